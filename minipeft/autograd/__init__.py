@@ -1,0 +1,18 @@
+"""The autograd engine: Tensor, Function, backward(), no_grad, gradcheck and trace.
+
+Read it in this order: ``function.py`` (what an op is), ``tensor.py`` (what flows
+between ops), ``engine.py`` (how backward walks the graph), ``ops/`` (every op, forward
+beside backward), ``gradcheck.py`` (how each backward is verified), ``trace.py``
+(how to watch it happen).
+"""
+from . import ops
+from .engine import backward, topological_order
+from .function import Context, Function, enable_grad, is_grad_enabled, no_grad, unbroadcast
+from .gradcheck import GradcheckError, gradcheck
+from .tensor import Tensor, tensor
+from .trace import trace
+
+__all__ = [
+    "Context", "Function", "GradcheckError", "Tensor", "backward", "enable_grad", "gradcheck",
+    "is_grad_enabled", "no_grad", "ops", "tensor", "topological_order", "trace", "unbroadcast",
+]
