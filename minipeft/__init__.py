@@ -5,10 +5,10 @@
     loss = (x @ mp.tensor([[3.0], [4.0]])).tanh().sum()
     loss.backward()          # x.grad now holds dloss/dx
 
-Layers, each importing only those above it: backend, kernels, autograd, functional
-(then nn, optim, peft, data, train, viz, bench as they are added).
+Layers, each importing only those above it: backend, kernels, autograd, functional, nn,
+optim, peft, data, train, viz, bench (see the README's map).
 """
-from . import autograd, backend, functional, kernels
+from . import autograd, backend, functional, kernels, nn
 from .autograd import Tensor, enable_grad, gradcheck, no_grad, tensor, trace
 from .autograd.ops import *  # noqa: F401,F403  mp.add, mp.matmul, mp.softmax, ...
 from .backend import get_device, manual_seed, set_device, synchronize
