@@ -1,0 +1,47 @@
+"""Honest timing: warm up first, wait for the device, repeat, report the median.
+
+The first call of anything is slow (caches fill, a GPU kernel compiles), and a shared
+machine is noisy, so a benchmark discards warm-up runs and reports the median of
+several timed runs. On a GPU the clock is read only after ``synchronize()``: kernel
+launches return before the work is done.
+"""
+from __future__ import annotations
+
+import statistics
+import time
+
+import numpy as np
+
+from .. import backend
+
+
+def time_ms(fn, warmup: int = 2, repeats: int = 5, device: str | None = None) -> list[float]:
+    """Run ``fn`` warmup times untimed, then ``repeats`` times; return each run's milliseconds."""
+    for _ in range(warmup):
+        fn()
+    backend.synchronize(device)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        backend.synchronize(device)
+        times.append((time.perf_counter() - start) * 1e3)
+    return times
+
+
+def median(values) -> float:
+    return float(statistics.median(values))
+
+
+def gemm_peak_gflops(device: str = "cpu", size: int = 2048, repeats: int = 5) -> float:
+    """This machine's float32 matrix-multiply speed, measured now: 2 n^3 FLOPs / median time.
+
+    A big square product is the fastest thing BLAS (or cuBLAS) does, so it is the fair
+    ceiling against which a training step's FLOP rate is compared.
+    """
+    xp = backend.xp_for(device)
+    rng = np.random.default_rng(0)
+    a = xp.asarray(rng.standard_normal((size, size), dtype=np.float32))
+    b = xp.asarray(rng.standard_normal((size, size), dtype=np.float32))
+    ms = median(time_ms(lambda: a @ b, warmup=1, repeats=repeats, device=device))
+    return 2 * size ** 3 / (ms * 1e-3) / 1e9
