@@ -74,7 +74,7 @@ def _accumulate(grads: dict, tensor: Tensor, grad) -> None:
 def _store_grad(tensor: Tensor, grad) -> None:
     """Add grad into tensor.grad (a fresh array the tensor owns, never a view of another gradient)."""
     if tensor.grad is None:
-        tensor.grad = grad.copy() if grad.base is not None else grad
+        tensor.grad = grad.copy()  # a copy even when not a view: an Add hands one array to both inputs
     else:
         tensor.grad = tensor.grad + grad
     if _trace.active():

@@ -49,7 +49,7 @@ class no_grad:
 
     def __call__(self, func):
         def wrapper(*args, **kwargs):
-            with no_grad():
+            with type(self)():  # no_grad, or enable_grad when used as @enable_grad()
                 return func(*args, **kwargs)
 
         wrapper.__name__, wrapper.__doc__ = func.__name__, func.__doc__

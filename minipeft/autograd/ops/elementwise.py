@@ -231,7 +231,12 @@ def sub(a, b): return Sub.apply(*_lift(a, b))
 def mul(a, b): return Mul.apply(*_lift(a, b))
 def div(a, b): return Div.apply(*_lift(a, b))
 def neg(a): return Neg.apply(a)
-def pow(a, exponent): return Pow.apply(a, exponent)  # noqa: A001 (mirrors the ** operator)
+def pow(a, exponent):  # noqa: A001 (mirrors the ** operator)
+    if not isinstance(exponent, (int, float)):  # here, before apply unwraps a Tensor into an array
+        raise TypeError(f"pow: the exponent must be a Python number, got {type(exponent).__name__}")
+    return Pow.apply(a, exponent)
+
+
 def exp(a): return Exp.apply(a)
 def log(a): return Log.apply(a)
 def tanh(a): return Tanh.apply(a)

@@ -122,6 +122,8 @@ def log_softmax(x, axis=-1): return LogSoftmax.apply(x, axis=axis)
 def cross_entropy(logits, targets, ignore_index=-100):
     """Mean cross-entropy of ``logits`` (..., C) against integer ``targets`` (...)."""
     targets = targets if isinstance(targets, Tensor) else Tensor(xp_of(logits.data).asarray(targets))
+    if targets.dtype.kind not in "iu":  # before apply, whose float-dtype check would blame the wrong thing
+        raise TypeError(f"cross_entropy: targets must be integer class indices, got dtype {targets.dtype}")
     return CrossEntropy.apply(logits, targets, ignore_index=ignore_index)
 
 
