@@ -8,11 +8,11 @@ beside backward), ``gradcheck.py`` (how each backward is verified), ``trace.py``
 from . import ops
 from .engine import backward, topological_order
 from .function import Context, Function, enable_grad, is_grad_enabled, no_grad, unbroadcast
-from .gradcheck import GradcheckError, gradcheck
+from .gradcheck import GradcheckError, gradcheck, numerical_gradient
 from .tensor import Tensor, tensor
 from .trace import trace
 
 __all__ = [
     "Context", "Function", "GradcheckError", "Tensor", "backward", "enable_grad", "gradcheck",
-    "is_grad_enabled", "no_grad", "ops", "tensor", "topological_order", "trace", "unbroadcast",
+    "is_grad_enabled", "no_grad", "numerical_gradient", "ops", "tensor", "topological_order", "trace", "unbroadcast",
 ]

@@ -54,18 +54,24 @@ def gradcheck(fn, *inputs: Tensor, eps: float = 1e-6, atol: float = 1e-5, rtol: 
 
 
 @no_grad()
-def _numeric_grad(fn, inputs, x: Tensor, weights, eps: float) -> np.ndarray:
+def numerical_gradient(scalar_fn, x: Tensor, eps: float = 1e-6) -> np.ndarray:
+    """d(scalar_fn())/dx by central differences: nudge each entry of x by +-eps in place,
+    call ``scalar_fn()`` (which reads x) twice, and take the slope. Returns a NumPy array."""
     numeric = np.zeros(x.shape)
     flat = x.data.reshape(-1)  # a view: writing into it perturbs x
     for j in range(flat.size):
         original = float(flat[j])
         flat[j] = original + eps
-        plus = float((_contract(fn, inputs, weights)[0].data * weights[0]).sum())
+        plus = float(scalar_fn())
         flat[j] = original - eps
-        minus = float((_contract(fn, inputs, weights)[0].data * weights[0]).sum())
+        minus = float(scalar_fn())
         flat[j] = original
         numeric.reshape(-1)[j] = (plus - minus) / (2 * eps)
     return numeric
+
+
+def _numeric_grad(fn, inputs, x: Tensor, weights, eps: float) -> np.ndarray:
+    return numerical_gradient(lambda: (_contract(fn, inputs, weights)[0].data * weights[0]).sum(), x, eps)
 
 
 def _compare(index: int, x: Tensor, analytic: np.ndarray, numeric: np.ndarray, atol: float, rtol: float) -> None:

@@ -48,6 +48,17 @@ class BackwardRecord:
 
 
 @dataclass
+class LeafRecord:
+    """A tensor that an op used but no recorded op made: an input, a parameter, a target."""
+
+    name: str
+    shape: tuple
+    value_norm: float
+    value: object = None  # a NumPy copy when it has at most `keep_values` entries
+    requires_grad: bool = False
+
+
+@dataclass
 class Trace:
     """What one ``trace()`` block saw. ``forward``/``backward`` are lists of records."""
 
@@ -55,6 +66,8 @@ class Trace:
     forward: list[ForwardRecord] = field(default_factory=list)
     backward: list[BackwardRecord] = field(default_factory=list)
     leaf_grads: dict = field(default_factory=dict)  # id(leaf tensor) -> NumPy copy of its gradient
+    leaves: dict = field(default_factory=dict)  # id(leaf tensor) -> LeafRecord, in order of first use
+    _made: set = field(default_factory=set, repr=False)  # ids of the outputs recorded so far
 
     def table(self) -> str:
         """The trace as a text table (what ``print(trace)`` shows)."""
@@ -100,6 +113,11 @@ def record_forward(op: str, inputs, output) -> None:
     from ..backend import to_numpy
 
     for t in _active:
+        for x in inputs:
+            if id(x) not in t._made and id(x) not in t.leaves:
+                small = to_numpy(x.data).copy() if x.data.size <= t.keep_values else None
+                t.leaves[id(x)] = LeafRecord(x.name or "", x.shape, _norm(x.data), small, x.requires_grad)
+        t._made.add(id(output))
         value = to_numpy(output.data).copy() if output.data.size <= t.keep_values else None
         t.forward.append(ForwardRecord(
             op, [id(x) for x in inputs], [x.name or "" for x in inputs], [x.shape for x in inputs],
