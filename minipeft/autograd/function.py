@@ -27,8 +27,6 @@ so that ``Tensor.backward()`` can find its way back.
 """
 from __future__ import annotations
 
-import numpy as np
-
 from .. import backend
 from . import trace as _trace
 
@@ -135,7 +133,7 @@ def _check_same_device_and_dtype(op: str, tensors) -> None:
     if len(devices) > 1:
         shown = ", ".join(f"{t.device} {t.shape}" for t in tensors)
         raise RuntimeError(f"{op}: inputs are on different devices ({shown}); move them with .to(device)")
-    float_dtypes = {t.dtype for t in tensors if np.issubdtype(t.dtype, np.floating)}
+    float_dtypes = {t.dtype for t in tensors if t.dtype.kind == "f"}
     if len(float_dtypes) > 1:
         shown = ", ".join(f"{t.dtype} {t.shape}" for t in tensors)
         raise TypeError(f"{op}: inputs have different float dtypes ({shown}); convert one with .astype(dtype)")

@@ -37,6 +37,7 @@ def tensor(data, requires_grad: bool = False, dtype=None, device: str | None = N
 
     Floating data becomes float32 unless ``dtype`` says otherwise (gradient checks use
     ``dtype="float64"``); integer data becomes int64. ``device`` defaults to the current one.
+    The data is always copied, so changing the tensor never changes the array it came from.
     """
     if isinstance(data, Tensor):
         data = data.data
@@ -45,7 +46,7 @@ def tensor(data, requires_grad: bool = False, dtype=None, device: str | None = N
     if requires_grad and dtype.kind != "f":
         raise TypeError(f"tensor(): only floating tensors can require grad, got dtype {dtype}")
     xp = backend.xp_for(device)
-    array = xp.asarray(backend.to_device(data, device) if hasattr(data, "shape") else data, dtype=dtype)
+    array = xp.array(backend.to_device(data, device) if hasattr(data, "shape") else data, dtype=dtype, copy=True)
     return Tensor(array, requires_grad=requires_grad, name=name)
 
 

@@ -511,3 +511,13 @@ def test_gradcheck_points_at_the_worst_entry():
 def test_gradcheck_needs_an_input_that_requires_grad():
     with pytest.raises(ValueError, match="no input has requires_grad=True"):
         mp.gradcheck(lambda x: x * 2, leaf(3, requires_grad=False))
+
+
+def test_unbind_slices_and_gathers_gradients_into_one_array():
+    """unbind(x, axis=1) gives the T time steps; their gradients come back to x in one array."""
+    x = mp.tensor(np.random.default_rng(0).standard_normal((2, 4, 3)), dtype="float64", requires_grad=True)
+    steps = mp.unbind(x, axis=1)
+    assert len(steps) == 4 and all(s.shape == (2, 3) for s in steps)
+    np.testing.assert_array_equal(steps[2].numpy(), x.numpy()[:, 2])
+    # weight each step differently and skip some, so a wrong slot or a missed step shows
+    assert mp.gradcheck(lambda x: mp.stack([s * (t + 1.0) for t, s in enumerate(mp.unbind(x, axis=1))][::2]), x)

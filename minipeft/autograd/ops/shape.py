@@ -101,9 +101,52 @@ class Stack(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        xp = xp_of(grad)
-        return tuple(xp.take(grad, i, axis=ctx.axis) if need else None
-                     for i, need in enumerate(ctx.needs_input_grad))
+        before = (slice(None),) * (ctx.axis % grad.ndim)
+        return tuple(grad[before + (i,)] if need else None for i, need in enumerate(ctx.needs_input_grad))
+
+
+class _UnbindGradients:
+    """Where the pieces of one ``unbind`` leave their gradients: one shared (.., n, ..) array."""
+
+    def __init__(self, shape, axis: int):
+        self.shape, self.axis, self.grad = shape, axis, None
+
+    def add(self, i: int, grad) -> None:
+        if self.grad is None:
+            self.grad = xp_of(grad).zeros(self.shape, dtype=grad.dtype)
+        self.grad[(slice(None),) * self.axis + (i,)] += grad
+
+    def pop(self):
+        grad, self.grad = self.grad, None  # empty again for a later backward
+        return grad
+
+
+class UnbindAnchor(Function):
+    """a = 0, a scalar that every piece of an unbind takes as an input, so that backward
+    reaches it only after all the pieces;  dL/dx = the gradients the pieces left behind."""
+
+    @staticmethod
+    def forward(ctx, x, collector):
+        ctx.collector = collector
+        return xp_of(x).zeros((), dtype=x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return ctx.collector.pop(), None
+
+
+class UnbindPiece(Function):
+    """z = x[..., i, ...] (index i on the unbound axis);  backward writes dL/dz into the shared array."""
+
+    @staticmethod
+    def forward(ctx, anchor, x, i, collector):
+        ctx.i, ctx.collector = i, collector
+        return x[(slice(None),) * collector.axis + (i,)]
+
+    @staticmethod
+    def backward(ctx, grad):
+        ctx.collector.add(ctx.i, grad)
+        return xp_of(grad).zeros((), dtype=grad.dtype), None, None, None
 
 
 def _check_same_shape_except(op: str, arrays, axis: int) -> None:
@@ -184,6 +227,20 @@ def split(a, sections, axis=0):
     starts = np.cumsum([0] + list(sections))
     before = (slice(None),) * (axis % a.ndim)
     return [getitem(a, before + (slice(int(s), int(e)),)) for s, e in zip(starts[:-1], starts[1:])]
+
+
+def unbind(a, axis=0):
+    """The n slices of ``a`` along ``axis`` (an RNN's time steps), as a list of Tensors.
+
+    ``[a[:, t] for t in range(T)]`` gives the same values, but each slice's backward would
+    build a full array of zeros around one step's gradient and the engine would add T of
+    them: O(T^2) work. Here every piece writes its gradient into one shared array, which
+    a tiny extra op (the anchor, an input of every piece) hands back to ``a`` once: O(T).
+    """
+    axis = axis % a.ndim
+    collector = _UnbindGradients(a.shape, axis)
+    anchor = UnbindAnchor.apply(a, collector)
+    return [UnbindPiece.apply(anchor, a.data, i, collector) for i in range(a.shape[axis])]
 
 
 def where(cond, a, b):
