@@ -1,10 +1,15 @@
 """GELU, the smooth ReLU of BERT's feed-forward layers, in its tanh form ("gelu_new").
 
-    gelu(x)  = 0.5 x (1 + tanh(u)),   u = c (x + 0.044715 x^3),   c = sqrt(2 / pi)
-    gelu'(x) = 0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 * 0.044715 x^2),   t = tanh(u)
+    gelu(x)  = 0.5 x (1 + t),          t = tanh(c (x + A x^3)),   c = sqrt(2 / pi), A = 0.044715
+    gelu'(x) = 0.5 (1 + t) + 0.5 c x (1 - t^2) (1 + 3 A x^2)
 
 (The exact GELU uses the normal CDF, x * Phi(x); NumPy has no vectorised erf, and the
 two differ by less than 1e-3.)
+
+Written as a dozen in-place steps on one or two buffers: the feed-forward activations
+are the largest arrays of a BERT step (B*T*4d numbers), and allocating a fresh array
+for every intermediate result costs more than the arithmetic. Forward keeps t for
+backward, so the tanh is computed once.
 """
 from __future__ import annotations
 
@@ -17,17 +22,33 @@ A = 0.044715
 
 
 def gelu_forward(x):
+    """Returns (y, t): the activation and the tanh term that backward reuses."""
     xp = array_module(x)
-    t = xp.tanh(C * (x + A * x * x * x))
+    t = xp.multiply(x, x)
+    t *= A
     t += 1.0
     t *= x
-    t *= 0.5
-    return t
+    t *= C                    # c (x + A x^3)
+    xp.tanh(t, out=t)         # t
+    y = t + 1.0
+    y *= x
+    y *= 0.5                  # 0.5 x (1 + t)
+    return y, t
 
 
-def gelu_backward(x, dy):
+def gelu_backward(x, t, dy):
+    """dL/dx = dy * gelu'(x), given x and the forward's t."""
     xp = array_module(x)
-    x2 = x * x
-    t = xp.tanh(C * x * (1.0 + A * x2))
-    dt = (1.0 - t * t) * (C * (1.0 + 3.0 * A * x2))  # d tanh(u) / dx
-    return dy * (0.5 * (1.0 + t) + 0.5 * x * dt)
+    dx = xp.multiply(x, x)
+    dx *= 3.0 * A
+    dx += 1.0
+    dx *= 0.5 * C
+    dx *= x                   # 0.5 c x (1 + 3 A x^2)
+    one_minus_t2 = xp.multiply(t, t)
+    xp.subtract(1.0, one_minus_t2, out=one_minus_t2)
+    dx *= one_minus_t2        # 0.5 c x (1 - t^2) (1 + 3 A x^2)
+    half_one_plus_t = xp.multiply(t, 0.5, out=one_minus_t2)
+    half_one_plus_t += 0.5
+    dx += half_one_plus_t     # + 0.5 (1 + t)
+    dx *= dy
+    return dx

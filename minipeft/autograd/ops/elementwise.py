@@ -205,12 +205,13 @@ class Gelu(Function):
 
     @staticmethod
     def forward(ctx, a):
-        ctx.a = a
-        return kernels.gelu.gelu_forward(a)
+        y, tanh_term = kernels.gelu.gelu_forward(a)
+        ctx.a, ctx.tanh_term = a, tanh_term
+        return y
 
     @staticmethod
     def backward(ctx, grad):
-        return kernels.gelu.gelu_backward(ctx.a, grad)
+        return kernels.gelu.gelu_backward(ctx.a, ctx.tanh_term, grad)
 
 
 class AsType(Function):

@@ -1,0 +1,56 @@
+"""Run the benchmarks and turn the numbers into one dictionary (``--json``) or tables."""
+from __future__ import annotations
+
+import dataclasses
+import platform
+
+from .. import backend
+from .steps import CONFIGS, TrainingStep, rnn_vs_transformer
+from .timing import gemm_peak_gflops, median
+
+
+def device_name(device: str) -> str:
+    if device == "cuda":
+        cupy = backend.xp_for("cuda")
+        props = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)
+        return props["name"].decode()
+    return f"{platform.processor() or platform.machine()} CPU"
+
+
+def run_benchmarks(config: str = "bench-small", repeats: int = 7, quick: bool = False) -> dict:
+    if config not in CONFIGS:
+        raise ValueError(f"unknown benchmark config {config!r}; choose one of {list(CONFIGS)}")
+    device = backend.get_device()
+    step = TrainingStep(config)
+    flops = step.flops()
+    full_ms = median(step.time(repeats=repeats))
+    peak = gemm_peak_gflops(device, size=1024 if quick else 2048)
+    achieved = flops / (full_ms * 1e-3) / 1e9
+    lengths = (16, 64) if quick else (16, 32, 64, 128, 256, 512)
+    return {
+        "config": {"name": config, "batch": step.batch_size, "seq": step.seq,
+                   "model": dataclasses.asdict(step.config)},
+        "device": device, "device_name": device_name(device), "repeats": repeats,
+        "full_step_ms": full_ms, "flops_per_step": flops,
+        "achieved_gflops": achieved, "gemm_peak_gflops": peak, "efficiency": achieved / peak,
+        "rnn_vs_transformer": rnn_vs_transformer(lengths, repeats=max(2, repeats // 2)),
+    }
+
+
+def format_report(r: dict) -> str:
+    c, s = r["config"], r["rnn_vs_transformer"]
+    lines = [f"minipeft benchmark on {r['device_name']} ({r['device']}), {c['name']}: batch {c['batch']}, "
+             f"seq {c['seq']}, d {c['model']['hidden_size']}, {c['model']['num_layers']} layers "
+             f"(median of {r['repeats']} runs)",
+             f"  full training step     {r['full_step_ms']:9.1f} ms",
+             f"  FLOPs per step         {r['flops_per_step'] / 1e9:9.2f} GFLOP (counted matrix products)",
+             f"  achieved               {r['achieved_gflops']:9.1f} GFLOP/s",
+             f"  GEMM peak (this run)   {r['gemm_peak_gflops']:9.1f} GFLOP/s",
+             f"  efficiency             {100 * r['efficiency']:9.1f} % of peak",
+             "", f"  forward + backward of one layer, d {s['d']}, batch {s['batch']} "
+             f"(sequential steps: T for the RNN, 1 for the Transformer layer):",
+             f"  {'T':>6} {'RNN ms':>9} {'RNN GFLOP/s':>12} {'Transformer ms':>15} {'Transformer GFLOP/s':>20}"]
+    for t, a, fa, b, fb in zip(s["lengths"], s["rnn_ms"], s["rnn_gflops"], s["transformer_ms"],
+                               s["transformer_gflops"]):
+        lines.append(f"  {t:>6} {a:9.2f} {fa:12.1f} {b:15.2f} {fb:20.1f}")
+    return "\n".join(lines)

@@ -1,0 +1,104 @@
+"""What the benchmark times: one training step of a BERT classifier, and the forward +
+backward pass of an RNN against a Transformer layer as the sequence grows.
+
+FLOPs are *counted*, not estimated: every matrix product goes through
+``kernels.matmul.gemm``, which adds 2*m*n*k per product, so one step run under
+``count_gemms()`` reports exactly the multiply-adds it did (forward and backward,
+including the products that a frozen weight skips). Elementwise work (softmax, GELU,
+layer norm) is not counted: it is a few percent of the FLOPs but not of the time,
+which is exactly what the efficiency figure exposes.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import backend
+from .. import functional as F
+from ..autograd import Tensor
+from ..kernels.matmul import count_gemms
+from ..nn import BertConfig, BertForSequenceClassification, EncoderLayer, RNN
+from ..optim import Adam
+from .timing import median, time_ms
+
+CONFIGS = {
+    # the size the CPU figures are quoted at
+    "bench-small": dict(model=dict(vocab_size=1000, hidden_size=128, num_layers=4, num_heads=4, ff_size=512,
+                                   max_position=64, dropout=0.0), seq=64, batch=32),
+    # BERT-Base shapes with a short sequence, for the GPU
+    "bench-base": dict(model=dict(vocab_size=30522, hidden_size=768, num_layers=12, num_heads=12, ff_size=3072,
+                                  max_position=128, dropout=0.0), seq=128, batch=32),
+}
+
+
+def make_batch(config: BertConfig, batch: int, seq: int, seed: int = 0) -> dict:
+    """Random token ids (never the special ids 0-4) and labels, on the current device."""
+    rng = np.random.default_rng(seed)
+    xp = backend.xp_for(backend.get_device())
+    return {"input_ids": xp.asarray(rng.integers(5, config.vocab_size, (batch, seq))),
+            "labels": xp.asarray(rng.integers(0, 2, batch))}
+
+
+class TrainingStep:
+    """One optimizer step of a sequence classifier: zero grads, forward, loss, backward, update.
+
+    ``prepare`` (optional) receives the model before the optimizer is built, e.g. to add
+    adapters and freeze the base; the optimizer then holds only what still requires grad.
+    """
+
+    def __init__(self, name: str = "bench-small", prepare=None, lr: float = 1e-4, seed: int = 0):
+        spec = CONFIGS[name]
+        self.name, self.batch_size, self.seq = name, spec["batch"], spec["seq"]
+        backend.manual_seed(seed)
+        self.config = BertConfig(**spec["model"])
+        self.model = BertForSequenceClassification(self.config, num_labels=2, pooling="cls")
+        if prepare is not None:
+            prepare(self.model)
+        self.optimizer = Adam(self.model.parameters(trainable_only=True), lr=lr)
+        self.batch = make_batch(self.config, self.batch_size, self.seq, seed)
+
+    def __call__(self) -> float:
+        self.optimizer.zero_grad()
+        loss = self.model(self.batch["input_ids"], labels=self.batch["labels"])["loss"]
+        loss.backward()
+        self.optimizer.step()
+        return loss.item()
+
+    def flops(self) -> int:
+        """Matrix-product FLOPs of one step, counted while running one."""
+        with count_gemms() as count:
+            self()
+        return count.flops
+
+    def time(self, warmup: int = 2, repeats: int = 5) -> list[float]:
+        return time_ms(self, warmup=warmup, repeats=repeats)
+
+
+def rnn_vs_transformer(lengths=(16, 32, 64, 128, 256, 512), d: int = 128, batch: int = 8,
+                       heads: int = 4, repeats: int = 3) -> dict:
+    """Forward + backward of one RNN layer and one Transformer encoder layer of width d, for
+    each sequence length T: median ms and achieved GFLOP/s (counted matrix products / time).
+
+    The RNN runs T dependent steps of small (batch x d) @ (d x d) products, which keep a
+    parallel machine mostly idle; the encoder layer does all positions at once in a few
+    large products, so it reaches a far higher FLOP rate even while doing more work.
+    """
+    xp = backend.xp_for(backend.get_device())
+    layers = {"rnn": RNN(d, d), "transformer": EncoderLayer(d, heads, 4 * d)}
+    series = {"lengths": list(lengths), "d": d, "batch": batch,
+              "rnn_sequential_steps": list(lengths), "transformer_sequential_steps": [1] * len(lengths)}
+    for name, layer in layers.items():
+        series[f"{name}_ms"], series[f"{name}_gflops"] = [], []
+        for length in lengths:
+            x = Tensor(xp.asarray(np.random.default_rng(length).standard_normal((batch, length, d)),
+                                  dtype=np.float32), requires_grad=True)
+
+            def forward_backward():
+                out = layer(x)
+                F.sum(out[0] if isinstance(out, tuple) else out).backward()
+
+            with count_gemms() as count:
+                forward_backward()
+            ms = median(time_ms(forward_backward, warmup=1, repeats=repeats))
+            series[f"{name}_ms"].append(ms)
+            series[f"{name}_gflops"].append(count.flops / (ms * 1e-3) / 1e9)
+    return series
