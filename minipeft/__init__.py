@@ -8,7 +8,7 @@
 Layers, each importing only those above it: backend, kernels, autograd, functional, nn,
 optim, peft, data, train, viz, bench (see the README's map).
 """
-from . import autograd, backend, functional, kernels, nn, optim
+from . import autograd, backend, functional, kernels, nn, optim, peft
 from .autograd import Tensor, enable_grad, gradcheck, no_grad, tensor, trace
 from .autograd.ops import *  # noqa: F401,F403  mp.add, mp.matmul, mp.softmax, ...
 from .backend import get_device, manual_seed, set_device, synchronize
