@@ -13,7 +13,7 @@ Nothing is downloaded: every sentence is generated from a seed.
 Modules: ``lexicon`` (the words), ``language`` (sentences and documents), ``tokenizer``, ``pretraining`` (masking and
 next-sentence pairs), ``tasks`` (sentiment, pair, contrast, qa, summarization),
 ``probes`` (did pre-training learn the unseen adjectives?), ``batching`` (padding).
-This package depends on numpy only, not on the rest of minipeft.
+It needs only numpy (and minipeft.serialization for atomic saves), not the models.
 """
 
 from .batching import IGNORE_INDEX

@@ -23,11 +23,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from typing import Iterable, Sequence
 
 import numpy as np
 
+from ..serialization import write_atomically
 from .language import DEFAULT_LEXICON, Lexicon
 
 SPECIAL_TOKENS = ("[PAD]", "[CLS]", "[SEP]", "[MASK]", "[UNK]")
@@ -123,20 +123,9 @@ class Tokenizer:
     # --- files ------------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> None:
         """Write the vocabulary as JSON, atomically (temporary file, then rename)."""
-        path = os.fspath(path)
         payload = {"format": FILE_FORMAT, "version": FILE_VERSION, "vocab": list(self.vocab)}
-        folder = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(prefix=".tokenizer-", suffix=".tmp", dir=folder)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(payload, f, indent=1)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
+        text = json.dumps(payload, indent=1)
+        write_atomically(path, lambda f: f.write(text.encode("utf-8")))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Tokenizer":
