@@ -71,9 +71,10 @@ def xp_for(device: str):
 
 def array_module(array):
     """The array module an array belongs to (numpy or cupy)."""
-    if isinstance(array, np.ndarray) or np.isscalar(array) or _state["cupy"] is None:
+    cupy = sys.modules.get("cupy")  # CuPy arrays can only exist once cupy has been imported
+    if cupy is None or isinstance(array, np.ndarray) or np.isscalar(array):
         return np
-    return _state["cupy"].get_array_module(array)
+    return cupy.get_array_module(array)
 
 
 def device_of(array) -> str:

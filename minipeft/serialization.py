@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .backend import to_numpy
+
 META_KEY = "__meta__"
 
 
@@ -65,7 +67,7 @@ def save_arrays(path, arrays: dict, meta: dict) -> int:
     path = Path(path)
     if META_KEY in arrays:
         raise ValueError(f"save_arrays: {META_KEY!r} is reserved for the description")
-    arrays = {name: np.asarray(a) for name, a in arrays.items()}
+    arrays = {name: to_numpy(a) for name, a in arrays.items()}
     for name, array in arrays.items():
         if array.dtype.hasobject:
             raise TypeError(f"save_arrays: {name} holds Python objects; only numeric arrays can be saved")

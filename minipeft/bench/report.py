@@ -27,7 +27,7 @@ def run_benchmarks(config: str = "bench-small", repeats: int = 7, quick: bool = 
     peak = gemm_peak_gflops(device, size=1024 if quick else 2048)
     achieved = flops / (full_ms * 1e-3) / 1e9
     lengths = (16, 64) if quick else (16, 32, 64, 128, 256, 512)
-    return {
+    results = {
         "config": {"name": config, "batch": step.batch_size, "seq": step.seq,
                    "model": dataclasses.asdict(step.config)},
         "device": device, "device_name": device_name(device), "repeats": repeats,
@@ -35,6 +35,11 @@ def run_benchmarks(config: str = "bench-small", repeats: int = 7, quick: bool = 
         "achieved_gflops": achieved, "gemm_peak_gflops": peak, "efficiency": achieved / peak,
         "rnn_vs_transformer": rnn_vs_transformer(lengths, repeats=max(2, repeats // 2)),
     }
+    if device == "cuda":  # kernels vs naive CuPy, kernels off, adapter step, PyTorch: bench/kernels.py
+        from .kernels import gpu_sections
+
+        results.update(gpu_sections(step, repeats=repeats, quick=quick))
+    return results
 
 
 def format_report(r: dict) -> str:
@@ -53,4 +58,8 @@ def format_report(r: dict) -> str:
     for t, a, fa, b, fb in zip(s["lengths"], s["rnn_ms"], s["rnn_gflops"], s["transformer_ms"],
                                s["transformer_gflops"]):
         lines.append(f"  {t:>6} {a:9.2f} {fa:12.1f} {b:15.2f} {fb:20.1f}")
+    if "kernels" in r:  # the GPU sections (bench/kernels.py)
+        from .kernels import format_gpu_sections
+
+        lines += format_gpu_sections(r)
     return "\n".join(lines)

@@ -106,7 +106,8 @@ class Dropout(Function):
     @staticmethod
     def forward(ctx, x, p):
         keep = backend.rng(backend.device_of(x)).random(x.shape, dtype=np.float32) >= p
-        scale = (keep * (1.0 / (1.0 - p))).astype(x.dtype)  # 0 or 1/(1-p): E[y] = x
+        scale = keep.astype(x.dtype)
+        scale *= 1.0 / (1.0 - p)  # 0 or 1/(1-p): E[y] = x
         ctx.scale = scale
         return x * scale
 

@@ -37,7 +37,7 @@ class Permute(Function):
     def forward(ctx, a, axes):
         if sorted(ax % a.ndim for ax in axes) != list(range(a.ndim)):
             raise ValueError(f"permute: {tuple(axes)} is not an order of the {a.ndim} axes of shape {a.shape}")
-        ctx.inverse = np.argsort([ax % a.ndim for ax in axes])
+        ctx.inverse = tuple(int(i) for i in np.argsort([ax % a.ndim for ax in axes]))
         return a.transpose(axes)
 
     @staticmethod
@@ -83,7 +83,7 @@ class Concatenate(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        bounds = np.cumsum(ctx.sizes)[:-1]
+        bounds = [int(b) for b in np.cumsum(ctx.sizes)[:-1]]
         pieces = xp_of(grad).split(grad, bounds, axis=ctx.axis)
         return tuple(p if need else None for p, need in zip(pieces, ctx.needs_input_grad))
 
@@ -167,8 +167,9 @@ class Where(Function):
             except ValueError:
                 raise ValueError(f"where: the condition of shape {np.shape(cond)} does not "
                                  f"broadcast with {name} of shape {np.shape(x)}") from None
-        ctx.cond, ctx.shapes = cond, (np.shape(a), np.shape(b))
-        return xp_of(cond).where(cond, a, b)
+        xp = xp_of(a if hasattr(a, "shape") else b)
+        ctx.cond, ctx.shapes = xp.asarray(cond), (np.shape(a), np.shape(b))
+        return xp.where(ctx.cond, a, b)
 
     @staticmethod
     def backward(ctx, grad):

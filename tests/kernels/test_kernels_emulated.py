@@ -1,0 +1,296 @@
+"""The CUDA kernels, run on the CPU: each kernel source is compiled with g++ against a tiny
+emulation of CUDA (one OS thread per CUDA thread, a real barrier for ``__syncthreads()``,
+``__shared__`` memory shared by the block's threads), launched by the package's own
+Python code (grid sizes, argument order and types), and compared with the NumPy reference.
+
+It is not a GPU: no warps, no memory model, no timing. But it runs the kernels' actual
+index math, loops, bounds checks and block reductions, so a CPU machine catches the
+logic errors that the NVRTC compile test (syntax and types only) cannot. Launch sizes are
+shrunk (``cuda.settings``) so that grid-stride loops, rows longer than a block and
+blocks handling several rows all happen on small inputs. Every argument is also checked
+against the kernel's C signature, which is what CuPy will pass on a GPU (a Python float
+would arrive as a double). Skipped without g++.
+"""
+import ctypes
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from minipeft.bench.kernels import CASES_BY_NAME
+from minipeft.kernels import cuda
+
+GXX = shutil.which("g++")
+pytestmark = pytest.mark.skipif(GXX is None, reason="needs g++ to build the CPU emulation of the CUDA kernels")
+
+EMULATION_HEADER = r"""
+#include <cmath>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+using namespace std;  // exp(float), fmax(float, float), ...: the float overloads, as in CUDA
+
+struct dim3 { unsigned x, y, z; };
+static thread_local dim3 threadIdx, blockIdx;  // each emulated thread has its own
+static dim3 blockDim, gridDim;
+
+struct Barrier {  // __syncthreads(): every thread of the block waits until all have arrived
+    mutex m; condition_variable cv; unsigned count, waiting = 0, generation = 0;
+    explicit Barrier(unsigned n) : count(n) {}
+    void wait() {
+        unique_lock<mutex> lock(m);
+        unsigned gen = generation;
+        if (++waiting == count) { waiting = 0; ++generation; cv.notify_all(); }
+        else cv.wait(lock, [&] { return gen != generation; });
+    }
+};
+static Barrier* block_barrier = nullptr;
+static void __syncthreads() { block_barrier->wait(); }
+
+#define __global__
+#define __device__
+#define __forceinline__ inline
+#define __shared__ static  // one copy for the block's threads (blocks run one after another)
+
+// Blocks run one at a time; inside a block, one OS thread per CUDA thread.
+static void run_grid(dim3 grid, dim3 block, const function<void()>& body) {
+    gridDim = grid; blockDim = block;
+    const unsigned n = block.x * block.y * block.z;
+    for (unsigned bz = 0; bz < grid.z; ++bz)
+    for (unsigned by = 0; by < grid.y; ++by)
+    for (unsigned bx = 0; bx < grid.x; ++bx) {
+        Barrier barrier(n);
+        block_barrier = &barrier;
+        vector<thread> threads;
+        for (unsigned tz = 0; tz < block.z; ++tz)
+        for (unsigned ty = 0; ty < block.y; ++ty)
+        for (unsigned tx = 0; tx < block.x; ++tx)
+            threads.emplace_back([=, &body] { threadIdx = {tx, ty, tz}; blockIdx = {bx, by, bz}; body(); });
+        for (auto& t : threads) t.join();
+    }
+}
+"""
+
+KERNEL = re.compile(r'extern\s+"C"\s+__global__\s+void\s+(\w+)\s*\(([^)]*)\)', re.S)
+SCALAR_TYPES = {"long long": (np.int64, ctypes.c_longlong), "int": (np.int32, ctypes.c_int),
+                "bool": (np.bool_, ctypes.c_bool)}
+
+
+def signatures(code: str) -> dict:
+    """kernel name -> [(C type, parameter name)] read from the source."""
+    found = {}
+    for name, params in KERNEL.findall(code):
+        found[name] = []
+        for param in (p.strip() for p in params.split(",")):
+            ctype, pname = re.match(r"(.*?)(\w+)$", param, re.S).groups()
+            found[name].append((" ".join(ctype.split()), pname))
+    return found
+
+
+_built: dict = {}
+
+
+def build(source, dtype):
+    """Compile ``source`` for ``dtype`` with g++ (cached); returns (library, signatures)."""
+    key = (source.family, np.dtype(dtype))
+    if key not in _built:
+        code = source.full(dtype)
+        sigs = signatures(code)
+        assert set(sigs) == set(source.kernels), f"{source.family}: kernels {sorted(sigs)} vs {source.kernels}"
+        trampolines = []
+        for name, params in sigs.items():
+            args = ", ".join(f"*({ctype}*)args[{i}]" for i, (ctype, _) in enumerate(params))
+            trampolines.append(f'extern "C" void launch_{name}(unsigned gx, unsigned gy, unsigned gz, unsigned bx, '
+                               f'unsigned by, unsigned bz, void** args) {{ run_grid({{gx, gy, gz}}, {{bx, by, bz}}, '
+                               f'[&] {{ {name}({args}); }}); }}')
+        text = EMULATION_HEADER + code + "\n" + "\n".join(trampolines) + "\n"
+        folder = Path(tempfile.gettempdir()) / "minipeft-emulated-kernels"
+        folder.mkdir(exist_ok=True)
+        digest = hashlib.sha1(text.encode()).hexdigest()[:16]
+        lib = folder / f"{source.family}-{np.dtype(dtype).name}-{digest}.so"
+        if not lib.exists():
+            tmp = lib.with_suffix(f".{os.getpid()}.tmp")  # then renamed: parallel runs never see half a file
+            proc = subprocess.run([GXX, "-std=c++17", "-O1", "-shared", "-fPIC", "-pthread", "-x", "c++", "-",
+                                   "-o", str(tmp)], input=text, capture_output=True, text=True)
+            assert proc.returncode == 0, f"g++ failed on {source.family} ({dtype}):\n{proc.stderr[:4000]}"
+            tmp.replace(lib)
+        _built[key] = (ctypes.CDLL(str(lib)), sigs)
+    return _built[key]
+
+
+def _pointee(ctype: str, dtype):
+    base = ctype.replace("const", "").replace("*", "").strip()
+    return np.dtype(dtype) if base == "real" else np.dtype(SCALAR_TYPES[base][0])
+
+
+def emulate(source, name, dtype, grid, block, args):
+    """A launcher for ``cuda.use_launcher``: checks each argument against the C signature
+    (as CuPy would need it), then runs the kernel on the CPU."""
+    lib, sigs = build(source, dtype)
+    params = sigs[name]
+    assert len(args) == len(params), f"{name}: {len(args)} arguments for {len(params)} parameters"
+    assert 1 <= len(grid) <= 3 and 1 <= len(block) <= 3, (grid, block)
+    assert all(isinstance(n, int) and n >= 1 for n in tuple(grid) + tuple(block)), (grid, block)
+    threads = int(np.prod(block))
+    assert threads <= cuda.MAX_THREADS, f"{name}: {threads} threads in a block"
+    if len(block) == 1:
+        assert threads & (threads - 1) == 0, f"{name}: block reductions need a power of two, got {threads}"
+    keep = []
+    for value, (ctype, pname) in zip(args, params):
+        if "*" in ctype:
+            assert isinstance(value, np.ndarray), f"{name}({pname}): expected an array, got {type(value)}"
+            assert value.dtype == _pointee(ctype, dtype), f"{name}({pname}): {value.dtype} for {ctype}"
+            assert value.flags.c_contiguous, f"{name}({pname}): not C-contiguous"
+            if "const" not in ctype:
+                assert value.flags.writeable, f"{name}({pname}) is written but read-only"
+            keep.append(ctypes.c_void_p(value.ctypes.data))
+        else:
+            want = np.dtype(dtype) if ctype == "real" else np.dtype(SCALAR_TYPES[ctype][0])
+            assert isinstance(value, np.generic) and value.dtype == want, \
+                f"{name}({pname}): pass a {want} scalar for {ctype}, got {type(value).__name__}"
+            ctor = {np.dtype(np.float32): ctypes.c_float, np.dtype(np.float64): ctypes.c_double}.get(want)
+            keep.append((ctor or SCALAR_TYPES[ctype][1])(value.item()))
+    pointers = (ctypes.c_void_p * len(keep))(*[ctypes.cast(ctypes.pointer(k), ctypes.c_void_p) for k in keep])
+    g = tuple(grid) + (1,) * (3 - len(grid))
+    b = tuple(block) + (1,) * (3 - len(block))
+    getattr(lib, f"launch_{name}")(*(ctypes.c_uint(n) for n in g + b), pointers)
+
+
+@pytest.fixture
+def emulated(monkeypatch):
+    """Kernels run by the emulator on NumPy arrays, with launch sizes small enough that
+    rows are longer than blocks and grids smaller than the data."""
+    monkeypatch.setitem(cuda.settings, "row_threads", 32)
+    monkeypatch.setitem(cuda.settings, "elementwise_threads", 32)
+    monkeypatch.setitem(cuda.settings, "max_blocks", 3)
+    with cuda.use_launcher(emulate, numpy_arrays=True):
+        yield
+
+
+def copies(inputs):
+    return {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in inputs.items()}
+
+
+def compare(got, want, dtype, what):
+    assert len(got) == len(want), what
+    rtol, atol = (2e-5, 2e-6) if np.dtype(dtype) == np.float32 else (1e-12, 1e-13)
+    for i, (g, w) in enumerate(zip(got, want)):
+        if w is None:
+            assert g is None, f"{what}: output {i} should be None"
+            continue
+        g, w = np.asarray(g), np.asarray(w)
+        assert g.shape == w.shape, f"{what}: output {i} has shape {g.shape}, reference {w.shape}"
+        if w.dtype.kind in "biu":
+            np.testing.assert_array_equal(g, w, err_msg=f"{what}: output {i}")
+        else:
+            assert g.dtype == w.dtype, f"{what}: output {i} is {g.dtype}, reference {w.dtype}"
+            scale = max(float(np.abs(w).max()), 1.0) if w.size else 1.0
+            np.testing.assert_allclose(g, w, rtol=rtol, atol=atol * scale, err_msg=f"{what}: output {i}")
+
+
+# Shapes chosen against the shrunk launch sizes: rows of 1, 5, 31, 32, 33, 100 columns
+# (one row per block of 32 threads, or several strides of it), more rows than the 3 blocks.
+SHAPES = {
+    "softmax": [(1, 1), (3, 5), (7, 32), (4, 33), (5, 100), (2, 3, 17)],
+    "log_softmax": [(1, 1), (3, 5), (7, 33), (5, 100)],
+    "layer_norm": [(1, 1), (3, 5), (7, 33), (70, 40), (2, 3, 100)],
+    "gelu": [(1,), (31,), (33, 3), (5, 100), (2, 3, 4, 5)],
+    "cross_entropy": [(1, 1), (3, 2), (7, 33), (6, 100)],
+    "attention": [((2, 3, 5, 4), "padding"), ((2, 2, 7, 3), "causal"), ((3, 6, 8), "none"),
+                  ((2, 3, 6, 4), "random"), ((3, 7, 2), "random"), ((1, 2, 33, 5), "padding"),
+                  ((9, 4), "causal")],
+    "adam": [(1, "adam"), (100, "adam_l2"), (1000, "adamw")],
+    "tiled_matmul": [(1, 1, 1), (17, 5, 33), (16, 16, 16), (2, 20, 35, 18)],
+}
+
+
+def _case_params():
+    for name, specs in SHAPES.items():
+        for spec in specs:
+            yield pytest.param(name, spec, id=f"{name}-{spec}")
+
+
+@pytest.mark.parametrize("name, spec", list(_case_params()))
+def test_kernel_matches_reference_float32(emulated, name, spec):
+    check_case(name, spec, np.float32)
+
+
+@pytest.mark.parametrize("name", list(SHAPES))
+def test_kernel_matches_reference_float64(emulated, name):
+    check_case(name, SHAPES[name][-1], np.float64)
+
+
+def check_case(name, spec, dtype):
+    case = CASES_BY_NAME[name]
+    inputs = case.inputs(np.random.default_rng(7), spec, dtype)
+    before = dict(cuda.launches)
+    kernel_in = copies(inputs)
+    got = case.forward(kernel_in)
+    assert sum(cuda.launches.values()) > sum(before.values()), f"{name}: no kernel was launched"
+    with cuda.kernels_disabled():
+        reference_in = copies(inputs)
+        want = case.forward(reference_in)
+    compare(got, want, dtype, f"{name} {spec} forward")
+    if case.backward is not None:
+        got_back = case.backward(kernel_in, got)
+        with cuda.kernels_disabled():
+            want_back = case.backward(reference_in, want)
+        compare(got_back, want_back, dtype, f"{name} {spec} backward")
+
+
+def test_layer_norm_backward_computes_only_what_is_asked(emulated):
+    from minipeft.kernels import layernorm
+
+    case = CASES_BY_NAME["layer_norm"]
+    a = case.inputs(np.random.default_rng(1), (6, 10), np.float32)
+    y, xhat, rstd = layernorm.layer_norm_forward(a["x"], a["gamma"], a["beta"], a["eps"])
+    for need in [(True, False, False), (False, True, False), (False, False, True), (False, True, True)]:
+        got = layernorm.layer_norm_backward(a["dy"], xhat, rstd, a["gamma"], *need)
+        with cuda.kernels_disabled():
+            want = layernorm.layer_norm_backward(a["dy"], xhat, rstd, a["gamma"], *need)
+        compare(got, want, np.float32, f"need {need}")
+
+
+def test_kernels_read_non_contiguous_inputs(emulated):
+    from minipeft.kernels import gelu, softmax
+
+    x = np.random.default_rng(2).standard_normal((40, 9)).astype(np.float32).T  # a transposed view
+    got = softmax.softmax_forward(x)
+    with cuda.kernels_disabled():
+        want = softmax.softmax_forward(x)
+    compare((got,), (want,), np.float32, "softmax of a transposed view")
+    dy = np.broadcast_to(np.float32(0.5), x.shape)  # what Sum's backward hands on: strides 0
+    y, t = gelu.gelu_forward(x)
+    got = gelu.gelu_backward(x, t, dy)
+    with cuda.kernels_disabled():
+        want = gelu.gelu_backward(x, t, dy)
+    compare((got,), (want,), np.float32, "gelu backward of a broadcast gradient")
+
+
+def test_attention_in_a_model_runs_the_kernels_and_matches(emulated):
+    """A whole encoder layer, forward and backward, with every kernel on, against the references."""
+    import minipeft as mp
+
+    def run():
+        mp.manual_seed(0)
+        layer = mp.nn.EncoderLayer(16, 4, 32)
+        x = mp.tensor(np.random.default_rng(3).standard_normal((3, 5, 16)), requires_grad=True)
+        mask = np.array([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0], [1, 0, 0, 0, 0]], dtype=bool)
+        layer(x, mask).sum().backward()
+        return [x.grad] + [p.grad for p in layer.parameters()]
+
+    before = sum(cuda.launches.values())
+    got = run()
+    launched = sum(cuda.launches.values()) - before
+    assert launched >= 8, f"only {launched} kernel launches in an encoder layer's forward and backward"
+    with cuda.kernels_disabled():
+        want = run()
+    compare(got, want, np.float32, "encoder layer gradients")
