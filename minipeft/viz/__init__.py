@@ -15,3 +15,7 @@ __all__ = [
     "GraphNode", "bar_chart", "draw_graph", "finish", "format_array", "graph_edges", "graph_layout",
     "graph_nodes", "grouped_bars", "new_figure", "stacked_bars", "style_axes",
 ]
+from .curves import line_chart, moving_average, training_curves  # noqa: E402  (line plots)
+__all__ += ["line_chart", "moving_average", "training_curves"]
+from .heatmaps import attention_heatmaps, draw_heatmap, line_panels, tick_positions  # noqa: E402  (heat maps)
+__all__ += ["attention_heatmaps", "draw_heatmap", "line_panels", "tick_positions"]
