@@ -17,10 +17,10 @@ Fields
                        within each stack: an encoder-decoder's encoder and decoder both use them)
     train_layer_norms  give the adapter its own copy of LayerNorm gammas and betas, and train
                        them (the paper does; FINDINGS.md: without its own copy, "adapter off" is
-                       not the base model). True: every LayerNorm (the embeddings' one too);
-                       "layers": only those inside the Transformer layers (2 per encoder layer:
-                       BERT-Large's 98,304 = 24 x 2 x 2 x 1024; the backward then stops below
-                       the first adapter); False: none
+                       not the base model). "layers" (default): those inside the Transformer
+                       layers, 2 per encoder layer (BERT-Large's 98,304 = 24 x 2 x 2 x 1024, the
+                       count the seed's table uses; backward then stops below the first
+                       adapter); True: every LayerNorm, the embeddings' one too; False: none
     train_head         give the adapter its own copy of the task head, and train it
 
 Why the defaults (FINDINGS.md, measured): with both projections near zero the gradient of
@@ -51,7 +51,7 @@ class AdapterConfig:
     down_init: str = "xavier"
     init_std: float = 1e-2
     layers: tuple | None = None
-    train_layer_norms: bool | str = True
+    train_layer_norms: bool | str = "layers"
     train_head: bool = True
 
     def __post_init__(self):

@@ -73,10 +73,11 @@ def test_add_adapter_freezes_the_base_and_trains_adapters_layer_norms_and_head(k
         module = model
         for part in name.split(".")[:-1]:
             module = module._modules[part]
-        expected = ".adapters." in name or isinstance(module, LayerNorm) or name.startswith("head.")
+        in_a_layer = name.startswith("bert.layers.")  # by default the embeddings' norm stays frozen
+        expected = ".adapters." in name or (isinstance(module, LayerNorm) and in_a_layer) or name.startswith("head.")
         assert param.requires_grad == expected, name
     d, layers = 32, 2
-    layer_norms = (1 + 2 * layers) * 2 * d
+    layer_norms = 2 * layers * 2 * d
     head = d * 2 + 2
     assert sum(p.size for p in trainable.values()) == adapter_parameter_count(d, 4, layers) + layer_norms + head
 
@@ -98,7 +99,7 @@ def test_layer_norms_of_the_transformer_layers_only(kit):
         return count.calls
 
     every_norm = kit.classifier()
-    add_adapter(every_norm, "task", AdapterConfig(bottleneck=4))
+    add_adapter(every_norm, "task", AdapterConfig(bottleneck=4, train_layer_norms=True))
     assert backward_gemms(model) < backward_gemms(every_norm)  # nothing below layer 0's first adapter trains
 
 
@@ -254,7 +255,8 @@ def test_an_adapter_step_computes_no_weight_gradient_for_frozen_linears(kit):
 
     model = kit.classifier()
     full = backward_gemms(model)
-    add_adapter(model, "task", AdapterConfig(bottleneck=4))
+    # every layer norm trains (the embeddings' too), so the gradient runs all the way down
+    add_adapter(model, "task", AdapterConfig(bottleneck=4, train_layer_norms=True))
     adapter = backward_gemms(model)
     frozen_linears = [m for m in model.bert.layers.modules() if isinstance(m, Linear) and not m.weight.requires_grad]
     adapters = [m for m in model.modules() if isinstance(m, Adapter)]

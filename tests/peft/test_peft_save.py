@@ -39,7 +39,7 @@ def test_the_file_holds_only_the_adapter_its_layer_norms_and_head(kit, trained, 
     meta = json.loads(path.with_suffix(".json").read_text())
     assert meta["format"] == "minipeft-adapter" and meta["name"] == "task"
     assert AdapterConfig.from_dict(meta["config"]) == AdapterConfig(bottleneck=4)
-    assert len(meta["adapter_modules"]) == 4 and len(meta["layer_norms"]) == 2 * (1 + 2 * 2)
+    assert len(meta["adapter_modules"]) == 4 and len(meta["layer_norms"]) == 2 * (2 * 2)
     assert meta["head"] == ["head.classifier.weight", "head.classifier.bias"]
     assert meta["base_fingerprint"] == base_fingerprint(model, AdapterConfig(bottleneck=4))
     with np.load(path, allow_pickle=False) as archive:
