@@ -1,6 +1,6 @@
 """The GPU part of ``python -m minipeft.bench --device cuda``: each CUDA kernel against the
 naive CuPy composition of the same math, the training step with and without the kernels,
-the adapter step, and a plain PyTorch implementation of the same model.
+and a plain PyTorch implementation of the same model (the adapter step is in every report).
 
 "Naive composition" means the kernel family's own reference run on CuPy arrays (inside
 ``kernels.cuda.kernels_disabled()``): the same formulas as a chain of CuPy array
@@ -17,7 +17,6 @@ is visible to it, and is reported as skipped otherwise. torch is never a depende
 """
 from __future__ import annotations
 
-import importlib.util
 import math
 from dataclasses import dataclass
 from typing import Callable
@@ -192,35 +191,13 @@ def time_kernels(device: str, size: str = "bench", repeats: int = 7, names=None)
 
 
 # ---- the GPU sections of the benchmark report ------------------------------------------
-def adapter_step(config: str, repeats: int, bottleneck: int = 64) -> dict:
-    """Median ms of an adapter training step (Houlsby adapters, m = 64, base frozen), when
-    ``minipeft.peft`` exists; {"skipped": reason} otherwise."""
-    if importlib.util.find_spec("minipeft.peft") is None:
-        return {"skipped": "minipeft.peft does not exist yet"}
-    try:
-        from .. import peft
-
-        def prepare(model):
-            peft.add_adapter(model, "bench", peft.AdapterConfig(bottleneck=bottleneck))
-
-        step = TrainingStep(config, prepare=prepare)
-    except (AttributeError, ImportError, TypeError) as err:  # an unfinished peft package
-        return {"skipped": f"minipeft.peft could not add an adapter: {err!r}"}
-    trainable = sum(p.size for p in step.model.parameters(trainable_only=True))
-    return {"step_ms": median(step.time(repeats=repeats)), "bottleneck": bottleneck,
-            "trainable_parameters": int(trainable), "parameters": int(step.model.num_parameters())}
-
-
 def gpu_sections(step: TrainingStep, repeats: int, quick: bool) -> dict:
     """Everything ``run_benchmarks`` adds on a GPU, given the full-step benchmark it ran."""
     with cuda.kernels_disabled():
         kernels_off = median(step.time(repeats=repeats))
-    adapter = adapter_step(step.name, repeats)
     return {
         "kernels": time_kernels("cuda", "small" if quick else "bench", repeats=max(3, repeats)),
         "full_step_kernels_off_ms": kernels_off,
-        "adapter_step_ms": adapter.get("step_ms"),
-        "adapter_step": adapter,
         "torch": torch_comparison(step, repeats),
     }
 
@@ -229,12 +206,6 @@ def format_gpu_sections(r: dict) -> list[str]:
     """The GPU sections as text lines for ``format_report``."""
     lines = ["", f"  full step, fused kernels off   {r['full_step_kernels_off_ms']:9.1f} ms "
                  f"(every op its naive CuPy composition; fused: {r['full_step_ms']:.1f} ms)"]
-    adapter = r["adapter_step"]
-    if "step_ms" in adapter:
-        lines.append(f"  adapter training step          {adapter['step_ms']:9.1f} ms (m = {adapter['bottleneck']}, "
-                     f"{adapter['trainable_parameters']:,} of {adapter['parameters']:,} parameters trained)")
-    else:
-        lines.append(f"  adapter training step          skipped: {adapter['skipped']}")
     t = r["torch"]
     if "step_ms" in t:
         lines.append(f"  PyTorch {t['version']} fp32 eager step {t['step_ms']:7.1f} ms: minipeft takes "
@@ -269,12 +240,11 @@ def markdown_summary(reports: list[dict], date: str = "") -> str:
                   "| measurement | value |", "|---|---|",
                   f"| full training step | {r['full_step_ms']:.1f} ms |",
                   f"| achieved / GEMM peak | {r['achieved_gflops']:.0f} / {r['gemm_peak_gflops']:.0f} GFLOP/s "
-                  f"({100 * r['efficiency']:.1f}%) |"]
+                  f"({100 * r['efficiency']:.1f}%) |",
+                  f"| adapter step (m = {r['adapter_bottleneck']}) | {r['adapter_step_ms']:.1f} ms "
+                  f"({r['adapter_vs_full']:.2f} x the full step) |"]
         if "full_step_kernels_off_ms" in r:
             lines.append(f"| full step, fused kernels off | {r['full_step_kernels_off_ms']:.1f} ms |")
-            adapter = r["adapter_step"]
-            lines.append("| adapter step (m = 64) | " + (f"{adapter['step_ms']:.1f} ms |" if "step_ms" in adapter
-                                                         else f"skipped: {adapter['skipped']} |"))
             t = r["torch"]
             lines.append("| PyTorch fp32 eager step | " + (
                 f"{t['step_ms']:.1f} ms (minipeft / PyTorch = {r['full_step_ms'] / t['step_ms']:.2f}) |"

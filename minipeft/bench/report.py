@@ -5,8 +5,8 @@ import dataclasses
 import platform
 
 from .. import backend
-from .steps import CONFIGS, TrainingStep, rnn_vs_transformer
-from .timing import gemm_peak_gflops, median
+from .steps import CONFIGS, TrainingStep, rnn_vs_transformer, with_adapters
+from .timing import gemm_peak_gflops, median, time_interleaved_ms
 
 
 def device_name(device: str) -> str:
@@ -21,9 +21,11 @@ def run_benchmarks(config: str = "bench-small", repeats: int = 7, quick: bool = 
     if config not in CONFIGS:
         raise ValueError(f"unknown benchmark config {config!r}; choose one of {list(CONFIGS)}")
     device = backend.get_device()
-    step = TrainingStep(config)
-    flops = step.flops()
-    full_ms = median(step.time(repeats=repeats))
+    bottleneck = CONFIGS[config]["adapter_bottleneck"]
+    step, adapter = TrainingStep(config), TrainingStep(config, prepare=with_adapters(bottleneck))
+    flops, adapter_flops = step.flops(), adapter.flops()
+    times = time_interleaved_ms({"full": step, "adapter": adapter}, repeats=repeats)  # same run, in turns
+    full_ms, adapter_ms = median(times["full"]), median(times["adapter"])
     peak = gemm_peak_gflops(device, size=1024 if quick else 2048)
     achieved = flops / (full_ms * 1e-3) / 1e9
     lengths = (16, 64) if quick else (16, 32, 64, 128, 256, 512)
@@ -33,6 +35,10 @@ def run_benchmarks(config: str = "bench-small", repeats: int = 7, quick: bool = 
         "device": device, "device_name": device_name(device), "repeats": repeats,
         "full_step_ms": full_ms, "flops_per_step": flops,
         "achieved_gflops": achieved, "gemm_peak_gflops": peak, "efficiency": achieved / peak,
+        "adapter_step_ms": adapter_ms, "adapter_vs_full": adapter_ms / full_ms,
+        "adapter_flops_per_step": adapter_flops, "adapter_bottleneck": bottleneck,
+        "adapter_trainable_parameters": adapter.model.num_parameters(trainable_only=True),
+        "parameters": step.model.num_parameters(),
         "rnn_vs_transformer": rnn_vs_transformer(lengths, repeats=max(2, repeats // 2)),
     }
     if device == "cuda":  # kernels vs naive CuPy, kernels off, adapter step, PyTorch: bench/kernels.py
@@ -52,6 +58,9 @@ def format_report(r: dict) -> str:
              f"  achieved               {r['achieved_gflops']:9.1f} GFLOP/s",
              f"  GEMM peak (this run)   {r['gemm_peak_gflops']:9.1f} GFLOP/s",
              f"  efficiency             {100 * r['efficiency']:9.1f} % of peak",
+             f"  adapter training step  {r['adapter_step_ms']:9.1f} ms = {r['adapter_vs_full']:.2f} x the full step "
+             f"(m = {r['adapter_bottleneck']}, {r['adapter_trainable_parameters']:,} of {r['parameters']:,} "
+             f"parameters trained, {r['adapter_flops_per_step'] / 1e9:.2f} GFLOP)",
              "", f"  forward + backward of one layer, d {s['d']}, batch {s['batch']} "
              f"(sequential steps: T for the RNN, 1 for the Transformer layer):",
              f"  {'T':>6} {'RNN ms':>9} {'RNN GFLOP/s':>12} {'Transformer ms':>15} {'Transformer GFLOP/s':>20}"]

@@ -18,15 +18,16 @@ from ..autograd import Tensor
 from ..kernels.matmul import count_gemms
 from ..nn import BertConfig, BertForSequenceClassification, EncoderLayer, RNN
 from ..optim import Adam
+from ..peft import AdapterConfig, add_adapter
 from .timing import median, time_ms
 
 CONFIGS = {
     # the size the CPU figures are quoted at
     "bench-small": dict(model=dict(vocab_size=1000, hidden_size=128, num_layers=4, num_heads=4, ff_size=512,
-                                   max_position=64, dropout=0.0), seq=64, batch=32),
+                                   max_position=64, dropout=0.0), seq=64, batch=32, adapter_bottleneck=16),
     # BERT-Base shapes with a short sequence, for the GPU
     "bench-base": dict(model=dict(vocab_size=30522, hidden_size=768, num_layers=12, num_heads=12, ff_size=3072,
-                                  max_position=128, dropout=0.0), seq=128, batch=32),
+                                  max_position=128, dropout=0.0), seq=128, batch=32, adapter_bottleneck=64),
 }
 
 
@@ -36,6 +37,14 @@ def make_batch(config: BertConfig, batch: int, seq: int, seed: int = 0) -> dict:
     xp = backend.xp_for(backend.get_device())
     return {"input_ids": xp.asarray(rng.integers(5, config.vocab_size, (batch, seq))),
             "labels": xp.asarray(rng.integers(0, 2, batch))}
+
+
+def with_adapters(bottleneck: int):
+    """A ``prepare`` for TrainingStep: Houlsby adapters of this bottleneck, base frozen, the
+    layer norms of the Transformer layers and the head trainable (the peft defaults)."""
+    def prepare(model):
+        add_adapter(model, "bench", AdapterConfig(bottleneck=bottleneck))
+    return prepare
 
 
 class TrainingStep:

@@ -29,6 +29,19 @@ def time_ms(fn, warmup: int = 2, repeats: int = 5, device: str | None = None) ->
     return times
 
 
+def time_interleaved_ms(fns: dict, warmup: int = 2, repeats: int = 5, device: str | None = None) -> dict:
+    """Time several functions in turns (a, b, a, b, ...) so that a slow spell on a shared
+    machine hits them all alike; returns {name: [ms per run]}. Use it for ratios."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    times = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            times[name] += time_ms(fn, warmup=0, repeats=1, device=device)
+    return times
+
+
 def median(values) -> float:
     return float(statistics.median(values))
 

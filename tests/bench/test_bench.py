@@ -37,9 +37,12 @@ def test_json_report_has_the_documented_keys():
                          capture_output=True, text=True, timeout=300, check=True).stdout
     report = json.loads(out)
     for key in ("config", "full_step_ms", "flops_per_step", "gemm_peak_gflops", "efficiency", "device",
-                "rnn_vs_transformer"):
+                "adapter_step_ms", "adapter_vs_full", "rnn_vs_transformer"):
         assert key in report, key
     series = report["rnn_vs_transformer"]
     assert len(series["rnn_ms"]) == len(series["transformer_ms"]) == len(series["lengths"])
     assert series["rnn_sequential_steps"] == series["lengths"]
     assert 0 < report["efficiency"] and report["flops_per_step"] > 1e9
+    # an adapter step skips the weight gradients of every frozen matrix: fewer FLOPs
+    assert report["adapter_flops_per_step"] < 0.75 * report["flops_per_step"]
+    assert report["adapter_trainable_parameters"] < 0.05 * report["parameters"]
