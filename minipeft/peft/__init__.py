@@ -26,3 +26,5 @@ from .save import base_fingerprint, load_adapter, save_adapter
 __all__ = ["AdapterConfig", "Adapter", "AdapterWrapper", "add_adapter", "set_adapter", "disable_adapter",
            "delete_adapter", "active_adapter", "list_adapters", "adapter_config", "adapter_parameter_count",
            "parameter_summary", "print_trainable_parameters", "save_adapter", "load_adapter", "base_fingerprint"]
+from .accounting import adapter_budget, storage_for_tasks  # noqa: E402  (counting from shapes)
+__all__ += ["adapter_budget", "storage_for_tasks"]
