@@ -35,3 +35,7 @@ __all__ = ["metrics", "accuracy", "exact_match", "span_exact_match", "span_f1", 
            "evaluate", "predict", "best_spans", "finetune", "endless",
            "CheckpointError", "save_checkpoint", "load_checkpoint", "load_pretrained", "read_checkpoint",
            "model_config"]
+from .pretrained import (RECIPE, compact_history, fill_mask, load_shipped_pretrained, mask_probabilities,  # noqa: E402
+                         pretrained_path)
+__all__ += ["RECIPE", "compact_history", "fill_mask", "load_shipped_pretrained", "mask_probabilities",
+            "pretrained_path"]
