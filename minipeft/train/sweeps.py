@@ -1,0 +1,209 @@
+"""Fine-tuning *methods* side by side: build a task model on the pre-trained encoder, choose what
+trains, train it, score it. Lessons 07 (adapters vs full) and 09 (performance vs cost) use it.
+
+    pretrained = fresh_pretrained()                      # the shipped BertForPreTraining, new copy
+    model = shared_task_model(pretrained, task, seed=0)  # classifier / QA model sharing pretrained.bert
+    choose_trainable(model, "adapter", adapter=AdapterConfig(bottleneck=4))
+    run = fit(model, task, steps=400, lr=1e-2, seed=0)   # {"score", "metrics", "trainable", ...}
+
+The methods (``METHODS``), each leaving a different part of the model trainable:
+
+    full         every weight (the pooler too, although a mean-pooled head never uses it)
+    adapter      Houlsby adapters (``minipeft.peft.add_adapter``): adapter modules, the layer
+                 norms inside the Transformer layers and the head; the rest frozen
+    top_layers   the top ``k`` encoder layers and the head (Houlsby et al.'s "top layers" baseline)
+    layer_norm   only the layer norms inside the Transformer layers, and the head
+    head         only the task head (a linear probe of the frozen features)
+
+Sharing, on purpose: for classification and QA the task model's encoder *is*
+``pretrained.bert`` (the same module), so the BertForPreTraining beside it, with its original
+masked-LM head, measures what fine-tuning did to the pre-trained knowledge (forgetting). Take
+a fresh copy (``fresh_pretrained``) for every run. An encoder-decoder (summarization) gets a
+copy of the encoder's weights instead: its decoder shares the encoder's token table, and
+``BertModel`` without a pooler is a different module.
+"""
+from __future__ import annotations
+
+import statistics
+
+import numpy as np
+
+from .. import backend
+from ..nn import BertForPreTraining
+from ..nn.layers import LayerNorm
+from ..peft import AdapterConfig, add_adapter, parameter_summary
+from . import transfer
+from .evaluate import evaluate
+from .finetune import finetune
+from .loop import model_device, to_device
+from .objectives import TASK_LOSSES
+from .transfer import pretrained_model
+
+METHODS = ("full", "adapter", "top_layers", "layer_norm", "head")
+
+#: The number that stands for "how good" on each kind of task (all in [0, 1]).
+SCORE_METRIC = {"classification": "accuracy", "qa": "f1", "seq2seq": "rougeL"}
+
+
+def fresh_pretrained(path=None) -> BertForPreTraining:
+    """A new BertForPreTraining holding the pre-trained weights: the shipped checkpoint
+    (``load_shipped_pretrained``), or the checkpoint file at ``path``."""
+    return pretrained_model(path)[0]
+
+
+def score(task, metrics: dict) -> float:
+    """The task's headline number from ``evaluate``'s metrics (``SCORE_METRIC``)."""
+    return float(metrics[SCORE_METRIC[task.kind]])
+
+
+def shared_task_model(pretrained: BertForPreTraining, task, pooling: str = "mean", seed: int | None = None):
+    """A model for ``task`` on the pre-trained encoder (``transfer.task_model``; see the module docstring).
+
+    classification  BertForSequenceClassification(config, task.num_labels, pooling), encoder shared
+    qa              BertForQuestionAnswering(config), encoder shared
+    seq2seq         EncoderDecoder(config): the encoder's weights copied in, the decoder new
+
+    ``seed`` (if given) seeds the new weights (the head, the decoder) first.
+    """
+    if not isinstance(pretrained, BertForPreTraining):
+        raise TypeError(f"shared_task_model: expected the pre-trained BertForPreTraining, "
+                        f"got {type(pretrained).__name__}")
+    if seed is not None:
+        backend.manual_seed(seed)
+    model = transfer.task_model(task, pretrained, pooling=pooling)
+    if task.kind != "seq2seq":
+        model.bert = pretrained.bert  # the same module: training the task model changes `pretrained` too
+    return model.to(model_device(pretrained))
+
+
+def _head_and_layers(model, method: str):
+    head = getattr(model, "head", None)
+    encoder = getattr(model, "bert", None)
+    if head is None or encoder is None:
+        raise ValueError(f"choose_trainable: method {method!r} needs a model with a `bert` encoder and a "
+                         f"`head` (a classifier or QA model), got a {type(model).__name__}")
+    return head, list(encoder.layers)
+
+
+def choose_trainable(model, method: str, adapter: AdapterConfig | None = None, k: int | None = None,
+                     name: str = "task") -> dict:
+    """Make ``method``'s part of ``model`` trainable and freeze the rest; return parameter_summary(model).
+
+    ``adapter``: the AdapterConfig for method "adapter" (default AdapterConfig(bottleneck=4));
+    ``k``: how many top encoder layers train for "top_layers"; ``name``: the adapter's name.
+    """
+    if method not in METHODS:
+        raise ValueError(f"choose_trainable: method must be one of {METHODS}, got {method!r}")
+    if method == "full":
+        model.unfreeze()
+    elif method == "adapter":
+        add_adapter(model, name, adapter or AdapterConfig(bottleneck=4))
+    else:
+        head, layers = _head_and_layers(model, method)
+        model.freeze()
+        head.unfreeze()
+        if method == "top_layers":
+            if k is None or not 1 <= k <= len(layers):
+                raise ValueError(f"choose_trainable: top_layers needs k in 1..{len(layers)}, got {k!r}")
+            for layer in layers[len(layers) - k:]:
+                layer.unfreeze()
+        elif method == "layer_norm":
+            for layer in layers:
+                for module in layer.modules():
+                    if isinstance(module, LayerNorm):
+                        module.unfreeze()
+    return parameter_summary(model)
+
+
+def step_times_ms(history) -> list[float]:
+    """Milliseconds of each training step of a History (from its running total of training time)."""
+    totals = np.asarray(history.time_s, dtype=np.float64)
+    return list(np.diff(np.concatenate([[0.0], totals])) * 1e3)
+
+
+def fit(model, task, steps: int, lr: float, seed: int = 0, batch_size: int = 32, eval_every: int | None = None,
+        eval_split: str = "dev", test_split: str = "test", quiet: bool = True, **finetune_args) -> dict:
+    """``finetune`` the model's trainable part, then score it on ``test_split``.
+
+    Returns {"score", "metrics" (test), "trainable", "total", "trainable_fraction",
+    "step_ms" (median training step), "train_time_s", "history"}.
+    """
+    summary = parameter_summary(model)
+    history = finetune(model, task, steps=steps, batch_size=batch_size, lr=lr, seed=seed, eval_every=eval_every,
+                       eval_split=eval_split, quiet=quiet, **finetune_args)
+    metrics = evaluate(model, task, test_split)
+    return {"score": score(task, metrics), "metrics": metrics, "trainable": summary["trainable"],
+            "total": summary["total"], "trainable_fraction": summary["trainable_fraction"],
+            "step_ms": statistics.median(step_times_ms(history)), "train_time_s": history.time_s[-1],
+            "history": history}
+
+
+def gradient_norms(model, task, batch: dict) -> dict:
+    """One forward and backward pass of ``task``'s loss on ``batch``: {parameter name: L2 norm of its
+    gradient}, in the model's order, with None for every frozen parameter (it gets no gradient) and
+    0.0 for a trainable one the loss does not use. The gradients are cleared afterwards; no weight
+    changes."""
+    model.zero_grad()
+    was_training = model.training
+    model.train()
+    try:
+        loss = TASK_LOSSES[task.kind](model, to_device(batch, model_device(model)))
+        loss.backward()
+        norms = {}
+        for name, param in model.named_parameters():
+            grad = param.grad
+            if not param.requires_grad:
+                norms[name] = None
+            elif grad is None:  # trainable, but the loss does not depend on it (a pooler a mean-pooled head skips)
+                norms[name] = 0.0
+            else:
+                norms[name] = float(np.sqrt((backend.to_numpy(grad).astype(np.float64) ** 2).sum()))
+    finally:
+        model.zero_grad()
+        model.train(was_training)
+    return norms
+
+
+def layer_of(name: str) -> str:
+    """Which part of the network a parameter belongs to, for grouping: "embeddings", "layer 0",
+    "layer 1", ..., "pooler", "head" (or the name's first part)."""
+    parts = name.split(".")
+    if "layers" in parts:
+        index = parts.index("layers")
+        if index + 1 < len(parts) and parts[index + 1].isdigit():
+            prefix = "decoder layer" if "decoder_layers" in parts[:index + 1] else "layer"
+            return f"{prefix} {parts[index + 1]}"
+    if "decoder_layers" in parts:
+        return f"decoder layer {parts[parts.index('decoder_layers') + 1]}"
+    for part in ("embeddings", "pooler", "head"):
+        if part in parts:
+            return part
+    return parts[0]
+
+
+def describe_trainable(module, indent: str = "  ") -> str:
+    """The module tree, one line per module that holds weights itself: its path, type, how many
+    weights it holds and whether they train, with adapters marked. For printing one layer."""
+    rows = []
+    for path, sub in module.named_modules():
+        own = [p for p in sub._parameters.values() if p is not None]
+        kind = type(sub).__name__
+        if not own and kind not in ("AdapterWrapper", "Adapter"):
+            continue
+        depth = path.count(".") + 1 if path else 0
+        count = sum(p.size for p in own)
+        trains = [p.requires_grad for p in own]
+        state = "" if not own else ("trains" if all(trains) else "frozen" if not any(trains) else "partly trains")
+        mark = {"Adapter": "  <== adapter (new, trained)",
+                "AdapterWrapper": "  <== wraps the output projection; the adapter sits after it"}.get(kind, "")
+        if kind == "LayerNorm" and any(trains):
+            mark = "  <== the adapter's own copy of this layer norm"
+        label = f"{indent * depth}{path.rsplit('.', 1)[-1] if path else kind}"
+        rows.append((label, kind, f"{count:,}" if own else "", state, mark))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    return "\n".join(f"{r[0].ljust(widths[0])}  {r[1].ljust(widths[1])}  {r[2].rjust(widths[2])}  "
+                     f"{r[3].ljust(widths[3])}{r[4]}".rstrip() for r in rows)
+
+
+__all__ = ["METHODS", "SCORE_METRIC", "fresh_pretrained", "score", "shared_task_model", "choose_trainable", "fit",
+           "step_times_ms", "gradient_norms", "layer_of", "describe_trainable"]
