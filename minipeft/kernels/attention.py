@@ -37,6 +37,7 @@ import numpy as np
 from ..backend import array_module
 from . import cuda
 from .matmul import gemm
+from .rows import row_sum
 from .softmax import softmax_forward
 
 
@@ -78,7 +79,7 @@ def attention_backward(dout, probs, q=None, k=None, v=None, mask=None,
         dv = gemm(_swap_last(probs), dout)  # (..., Tk, dv)
     if need_q or need_k:
         dscores = gemm(dout, _swap_last(v))  # dP: (..., Tq, Tk)
-        dscores -= (dscores * probs).sum(axis=-1, keepdims=True)  # dP - rowsum(dP * P)
+        dscores -= row_sum(dscores * probs)  # dP - rowsum(dP * P)
         dscores *= probs  # dS = P * (dP - rowsum(dP * P))
         if mask is not None:
             dscores *= mask  # a masked score was a constant: no gradient flows through it

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from ..backend import array_module
 from . import cuda
+from .rows import row_mean
 
 
 def layer_norm_forward(x, gamma, beta, eps: float):
@@ -20,9 +21,9 @@ def layer_norm_forward(x, gamma, beta, eps: float):
     if cuda.wants(x, gamma, beta) and x.ndim >= 1 and gamma.shape == beta.shape == x.shape[-1:]:
         return layer_norm_forward_cuda(x, gamma, beta, eps)
     xp = array_module(x)
-    mu = x.mean(axis=-1, keepdims=True)
+    mu = row_mean(x)
     xhat = x - mu
-    var = (xhat * xhat).mean(axis=-1, keepdims=True)
+    var = row_mean(xhat * xhat)
     rstd = 1.0 / xp.sqrt(var + eps)  # (..., 1)
     xhat *= rstd
     y = xhat * gamma
@@ -38,9 +39,9 @@ def layer_norm_backward(dy, xhat, rstd, gamma, need_x=True, need_gamma=True, nee
     dx = dgamma = dbeta = None
     if need_x:
         g = dy * gamma
-        dx = g - g.mean(axis=-1, keepdims=True)
+        dx = g - row_mean(g)
         g *= xhat
-        dx -= xhat * g.mean(axis=-1, keepdims=True)
+        dx -= xhat * row_mean(g)
         dx *= rstd
     rows_dy = dy.reshape(-1, dy.shape[-1])
     if need_gamma:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from ..backend import array_module
 from . import cuda
+from .rows import row_sum
 
 
 def softmax_forward(x):
@@ -23,14 +24,14 @@ def softmax_forward(x):
     xp = array_module(x)
     shifted = x - x.max(axis=-1, keepdims=True)
     e = xp.exp(shifted, out=shifted)  # reuse the buffer: one temporary instead of two
-    e /= e.sum(axis=-1, keepdims=True)
+    e /= row_sum(e)
     return e
 
 
 def softmax_backward(y, dy):
     if _same_shape_on_gpu(y, dy):
         return softmax_backward_cuda(y, dy)
-    return y * (dy - (dy * y).sum(axis=-1, keepdims=True))
+    return y * (dy - row_sum(dy * y))
 
 
 def log_softmax_forward(x):
@@ -38,7 +39,7 @@ def log_softmax_forward(x):
         return log_softmax_forward_cuda(x)
     xp = array_module(x)
     shifted = x - x.max(axis=-1, keepdims=True)
-    log_sum = xp.log(xp.exp(shifted).sum(axis=-1, keepdims=True))
+    log_sum = xp.log(row_sum(xp.exp(shifted)))
     shifted -= log_sum
     return shifted
 
@@ -47,7 +48,7 @@ def log_softmax_backward(y, dy):
     if _same_shape_on_gpu(y, dy):
         return log_softmax_backward_cuda(y, dy)
     xp = array_module(y)
-    return dy - xp.exp(y) * dy.sum(axis=-1, keepdims=True)
+    return dy - xp.exp(y) * row_sum(dy)
 
 
 # ---- CUDA kernels ------------------------------------------------------------------------
