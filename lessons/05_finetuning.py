@@ -66,7 +66,8 @@ import minipeft as mp
 from minipeft.data import DEFAULT_LEXICON, load_task
 from minipeft.lesson import Lesson
 from minipeft.train import evaluate, finetune, predict
-from minipeft.train.transfer import embedding_similarity, pretrained_model, summary_slot_errors, task_model
+from minipeft.train.transfer import (add_checkpoint_argument, embedding_similarity, pretrained_model,
+                                     summary_slot_errors, task_model)
 from minipeft.viz import line_panels, moving_average
 from minipeft.viz.comparison import score_bars
 
@@ -78,13 +79,8 @@ METRIC_NAMES = {"accuracy": "accuracy", "f1": "span F1", "rougeL": "ROUGE-L F"}
 STARTS = ("pre-trained", "from scratch")
 
 
-def add_arguments(parser):
-    parser.add_argument("--checkpoint", default=None,
-                        help="a BertForPreTraining checkpoint to start from (default: the shipped one)")
-
-
 def main(argv=None):
-    with Lesson("05_finetuning", __doc__, argv, add_arguments=add_arguments) as lesson:
+    with Lesson("05_finetuning", __doc__, argv, add_arguments=add_checkpoint_argument) as lesson:
         quick = lesson.quick
         plan = {  # task: (training steps, seeds, evaluations during training, split the curves are drawn on)
             "sentiment": (30 if quick else 400, 2 if quick else 3, 3 if quick else 8, "test"),

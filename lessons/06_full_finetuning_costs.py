@@ -66,7 +66,7 @@ from minipeft.lesson import Lesson
 from minipeft.nn import BertConfig, count_parameters
 from minipeft.train import (TASK_LOSSES, endless, evaluate, heldout_batches, pretraining_metrics, save_checkpoint,
                             train)
-from minipeft.train.transfer import encoder_of, forgetting_probe, pretrained_model, task_model
+from minipeft.train.transfer import add_checkpoint_argument, encoder_of, forgetting_probe, pretrained_model, task_model
 from minipeft.viz import line_chart
 from minipeft.viz.comparison import stacked_panels
 
@@ -77,13 +77,8 @@ PART_NAMES = {"parameters": "parameters", "gradients": "gradients", "optimizer_s
 GB, MB, KB = 1e9, 1e6, 1e3
 
 
-def add_arguments(parser):
-    parser.add_argument("--checkpoint", default=None,
-                        help="a BertForPreTraining checkpoint to start from (default: the shipped one)")
-
-
 def main(argv=None):
-    with Lesson("06_full_finetuning_costs", __doc__, argv, add_arguments=add_arguments) as lesson:
+    with Lesson("06_full_finetuning_costs", __doc__, argv, add_arguments=add_checkpoint_argument) as lesson:
         quick = lesson.quick
         steps = {name: (30 if quick else 400) for name in TASKS}
         batch_size, lr, n_evals = 32, 1e-3, 3 if quick else 8

@@ -74,20 +74,15 @@ from minipeft.train import evaluate, pretraining_metrics, save_checkpoint
 from minipeft.train.loop import evaluation_mode, model_device, to_device
 from minipeft.train.sweeps import (choose_trainable, describe_trainable, fit, gradient_norms, layer_of, score,
                                    shared_task_model)
-from minipeft.train.transfer import pretrained_model
+from minipeft.train.transfer import add_checkpoint_argument, pretrained_model
 from minipeft.viz import grouped_bars
 from minipeft.viz.tradeoffs import gradient_flow
 
 TASKS = ("sentiment", "pair", "contrast", "qa", "summarization")
 
 
-def add_arguments(parser):
-    parser.add_argument("--checkpoint", type=Path, default=None,
-                        help="pre-trained BertForPreTraining checkpoint (default: the shipped one)")
-
-
 def main(argv=None):
-    with Lesson("07_adapters", __doc__, argv, add_arguments=add_arguments) as lesson:
+    with Lesson("07_adapters", __doc__, argv, add_arguments=add_checkpoint_argument) as lesson:
         quick = lesson.quick
         bottleneck = 4                                   # m: 2.6% of the parameters train at d = 64
         lr = {"adapter": 1e-2, "full": 1e-3}

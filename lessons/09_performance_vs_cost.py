@@ -63,7 +63,6 @@ between neighbouring points are noise, the shape of the curves is not.
 ``--quick`` runs every cell at toy sizes in seconds (the numbers then mean nothing).
 ``--checkpoint PATH`` starts from another pre-trained checkpoint than the shipped one.
 """
-from pathlib import Path
 
 import numpy as np
 
@@ -79,17 +78,12 @@ from minipeft.peft.model import _state as peft_state
 from minipeft.train import TASK_LOSSES, evaluate
 from minipeft.train.loop import evaluation_mode, model_device, to_device
 from minipeft.train.sweeps import choose_trainable, fit, score, shared_task_model
-from minipeft.train.transfer import pretrained_model
+from minipeft.train.transfer import add_checkpoint_argument, pretrained_model
 from minipeft.viz import line_panels, moving_average
 from minipeft.viz.tradeoffs import cost_panels, span_heatmap, tradeoff_chart
 
 TASK = "contrast"
 BAND = (0.80, 0.97)  # full fine-tuning must land in here, or the task is too easy (or too hard)
-
-
-def add_arguments(parser):
-    parser.add_argument("--checkpoint", type=Path, default=None,
-                        help="pre-trained BertForPreTraining checkpoint (default: the shipped one)")
 
 
 def adapter_weight_change(model, name: str, start: dict) -> float:
@@ -102,7 +96,7 @@ def adapter_weight_change(model, name: str, start: dict) -> float:
 
 
 def main(argv=None):
-    with Lesson("09_performance_vs_cost", __doc__, argv, add_arguments=add_arguments) as lesson:
+    with Lesson("09_performance_vs_cost", __doc__, argv, add_arguments=add_checkpoint_argument) as lesson:
         quick = lesson.quick
         steps = 12 if quick else 400
         lr = {"full": 1e-3, "top_layers": 1e-3, "adapter": 1e-2, "layer_norm": 1e-2, "head": 1e-2}

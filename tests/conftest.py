@@ -4,8 +4,13 @@ Tests marked ``gpu`` (``@pytest.mark.gpu``) run CUDA kernels, so they need CuPy 
 CUDA GPU. Where either is missing they are skipped, and the skip says which one:
 
     pytest -m gpu -rs        # run only the GPU tests, and show why any were skipped
+
+It also holds the fixtures that several test folders share (``randn``).
 """
+import numpy as np
 import pytest
+
+import minipeft as mp
 
 
 def gpu_missing_reason():
@@ -31,3 +36,14 @@ def pytest_collection_modifyitems(config, items):
     if reason is not None:
         for item in gpu_tests:
             item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture
+def randn():
+    """``randn(*shape, seed=0, requires_grad=False)``: a float64 tensor of standard normal values."""
+
+    def make(*shape, seed=0, requires_grad=False):
+        data = np.random.default_rng(seed).standard_normal(shape)
+        return mp.tensor(data, requires_grad=requires_grad, dtype="float64")
+
+    return make

@@ -92,7 +92,7 @@ class Tensor:
         return self.shape[0]
 
     def __repr__(self) -> str:
-        extras = f", requires_grad=True" if self.requires_grad else ""
+        extras = ", requires_grad=True" if self.requires_grad else ""
         extras += f", name={self.name!r}" if self.name else ""
         device = f", device='{self.device}'" if self.device != "cpu" else ""
         body = np.array2string(self.numpy(), precision=4, threshold=20, separator=", ")

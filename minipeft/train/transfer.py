@@ -32,6 +32,8 @@ a checkpoint you name, or the shipped one.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import copy
 
 import numpy as np
@@ -150,6 +152,13 @@ def forgetting_probe(pretrained: BertForPreTraining, batches):
         return pretraining_metrics(combined, batches)
 
     return probe
+
+
+def add_checkpoint_argument(parser) -> None:
+    """The ``--checkpoint PATH`` flag of the lessons that start from a pre-trained model
+    (for ``Lesson(..., add_arguments=add_checkpoint_argument)``); read it with pretrained_model."""
+    parser.add_argument("--checkpoint", type=Path, default=None,
+                        help="a BertForPreTraining checkpoint to start from (default: the shipped one)")
 
 
 def pretrained_model(path=None):

@@ -25,6 +25,7 @@ import pytest
 
 from minipeft.bench.kernels import CASES_BY_NAME
 from minipeft.kernels import cuda
+from minipeft.testing import assert_outputs_close
 
 GXX = shutil.which("g++")
 pytestmark = pytest.mark.skipif(GXX is None, reason="needs g++ to build the CPU emulation of the CUDA kernels")
@@ -180,20 +181,8 @@ def copies(inputs):
 
 
 def compare(got, want, dtype, what):
-    assert len(got) == len(want), what
     rtol, atol = (2e-5, 2e-6) if np.dtype(dtype) == np.float32 else (1e-12, 1e-13)
-    for i, (g, w) in enumerate(zip(got, want)):
-        if w is None:
-            assert g is None, f"{what}: output {i} should be None"
-            continue
-        g, w = np.asarray(g), np.asarray(w)
-        assert g.shape == w.shape, f"{what}: output {i} has shape {g.shape}, reference {w.shape}"
-        if w.dtype.kind in "biu":
-            np.testing.assert_array_equal(g, w, err_msg=f"{what}: output {i}")
-        else:
-            assert g.dtype == w.dtype, f"{what}: output {i} is {g.dtype}, reference {w.dtype}"
-            scale = max(float(np.abs(w).max()), 1.0) if w.size else 1.0
-            np.testing.assert_allclose(g, w, rtol=rtol, atol=atol * scale, err_msg=f"{what}: output {i}")
+    assert_outputs_close(got, want, rtol, atol, what)
 
 
 # Shapes chosen against the shrunk launch sizes: rows of 1, 5, 31, 32, 33, 100 columns

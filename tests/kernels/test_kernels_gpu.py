@@ -11,6 +11,7 @@ import minipeft as mp
 from minipeft import backend
 from minipeft.bench.kernels import CASES_BY_NAME, to_device
 from minipeft.kernels import cuda
+from minipeft.testing import assert_outputs_close
 
 pytestmark = pytest.mark.gpu
 
@@ -48,20 +49,7 @@ def _params():
 
 
 def compare(got, want, tolerances, what):
-    assert len(got) == len(want), what
-    rtol, atol = tolerances
-    for i, (g, w) in enumerate(zip(got, want)):
-        if w is None:
-            assert g is None, f"{what}: output {i} should be None"
-            continue
-        g, w = backend.to_numpy(g) if hasattr(g, "shape") else np.asarray(g), np.asarray(w)
-        assert g.shape == w.shape, f"{what}: output {i} has shape {g.shape}, reference {w.shape}"
-        if w.dtype.kind in "biu":
-            np.testing.assert_array_equal(g, w, err_msg=f"{what}: output {i}")
-        else:
-            assert g.dtype == w.dtype, f"{what}: output {i} is {g.dtype}, reference {w.dtype}"
-            scale = max(float(np.abs(w).max()), 1.0) if w.size else 1.0
-            np.testing.assert_allclose(g, w, rtol=rtol, atol=atol * scale, err_msg=f"{what}: output {i}")
+    assert_outputs_close(got, want, *tolerances, what)
 
 
 def check_case(name, spec, dtype, tolerances):

@@ -22,14 +22,3 @@ def float64():
         return module
 
     return convert
-
-
-@pytest.fixture
-def randn():
-    """``randn(*shape, seed=0, requires_grad=False)``: a float64 tensor of standard normal values."""
-
-    def make(*shape, seed=0, requires_grad=False):
-        data = np.random.default_rng(seed).standard_normal(shape)
-        return mp.tensor(data, requires_grad=requires_grad, dtype="float64")
-
-    return make

@@ -88,14 +88,3 @@ def kit():
     return types.SimpleNamespace(CONFIG=CONFIG, classifier=classifier, halves=halves, train_steps=train_steps,
                                  logits=logits, heldout=heldout, accuracy=accuracy, snapshot=snapshot,
                                  assert_same=assert_same)
-
-
-@pytest.fixture
-def randn():
-    """``randn(*shape, seed=0, requires_grad=False)``: a float64 tensor of standard normal values."""
-
-    def make(*shape, seed=0, requires_grad=False):
-        data = np.random.default_rng(seed).standard_normal(shape)
-        return mp.tensor(data, requires_grad=requires_grad, dtype="float64")
-
-    return make
