@@ -27,6 +27,8 @@ so that ``Tensor.backward()`` can find its way back.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from .. import backend
 from . import trace as _trace
 
@@ -129,8 +131,8 @@ def _check_same_device_and_dtype(op: str, tensors) -> None:
     """All Tensor inputs of an op live on one device; all floating ones share one dtype."""
     if len(tensors) < 2:
         return
-    devices = {t.device for t in tensors}
-    if len(devices) > 1:
+    all_numpy = all(isinstance(t.data, (np.ndarray, np.generic)) for t in tensors)  # fast path: all on the CPU
+    if not all_numpy and len({t.device for t in tensors}) > 1:
         shown = ", ".join(f"{t.device} {t.shape}" for t in tensors)
         raise RuntimeError(f"{op}: inputs are on different devices ({shown}); move them with .to(device)")
     float_dtypes = {t.dtype for t in tensors if t.dtype.kind == "f"}

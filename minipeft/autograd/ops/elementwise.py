@@ -15,6 +15,8 @@ from ..tensor import Tensor
 
 def _check_broadcast(op: str, a, b) -> None:
     shape_a, shape_b = np.shape(a), np.shape(b)
+    if shape_a == shape_b:  # the common case needs no check
+        return
     try:
         np.broadcast_shapes(shape_a, shape_b)
     except ValueError:
