@@ -13,21 +13,26 @@ from __future__ import annotations
 import numpy as np
 
 
+def _blas_ready(x) -> bool:
+    """A NumPy array in C order with non-empty rows: it can be viewed as (rows, n) without a copy."""
+    return isinstance(x, np.ndarray) and x.ndim >= 1 and x.flags.c_contiguous and x.shape[-1] > 0
+
+
 def _matvec_rows(x, weight: float):
     n = x.shape[-1]
     column = np.full((n, 1), weight, dtype=x.dtype)
-    return np.matmul(x.reshape(-1, n), column).reshape(x.shape[:-1] + (1,))  # (..., 1)
+    return np.matmul(x.reshape(x.size // n, n), column).reshape(x.shape[:-1] + (1,))  # (..., 1)
 
 
 def row_sum(x):
     """sum over the last axis, keepdims: (..., n) -> (..., 1)."""
-    if isinstance(x, np.ndarray) and x.ndim >= 1 and x.flags.c_contiguous:
+    if _blas_ready(x):
         return _matvec_rows(x, 1.0)
     return x.sum(axis=-1, keepdims=True)
 
 
 def row_mean(x):
     """mean over the last axis, keepdims: (..., n) -> (..., 1)."""
-    if isinstance(x, np.ndarray) and x.ndim >= 1 and x.flags.c_contiguous and x.shape[-1] > 0:
+    if _blas_ready(x):
         return _matvec_rows(x, 1.0 / x.shape[-1])
     return x.mean(axis=-1, keepdims=True)
