@@ -47,107 +47,106 @@ from minipeft.viz import bar_chart, draw_graph, graph_nodes
 from minipeft.viz.style import EDGE_COLOURS
 
 
-def main(argv=None):
-    with Lesson("01_autograd", __doc__, argv) as lesson:
-        # %% 1. A tiny network. Every tensor gets a name, so the trace and the picture can say which is which.
-        rng = np.random.default_rng(lesson.seed)
-        wants_grad = dict(dtype="float64", requires_grad=True)
-        x = mp.tensor([[0.5, -1.0]], name="x", **wants_grad)                     # one example, 2 features
-        W1 = mp.tensor(rng.normal(0.0, 1.0, (2, 2)), name="W1", **wants_grad)    # hidden layer, 2 -> 2
-        b1 = mp.tensor(rng.normal(0.0, 0.1, 2), name="b1", **wants_grad)
-        W2 = mp.tensor(rng.normal(0.0, 1.0, (2, 2)), name="W2", **wants_grad)    # output layer, 2 -> 2 classes
-        b2 = mp.tensor(rng.normal(0.0, 0.1, 2), name="b2", **wants_grad)
-        y = mp.tensor([1], name="y")                                              # the right class: an integer
-        inputs = [x, W1, b1, W2, b2]
+lesson = Lesson("01_autograd", __doc__).begin()
 
-        def network(x, W1, b1, W2, b2):
-            z1 = x @ W1 + b1                      # (1, 2)  pre-activation
-            z1.name = "z1"                        # a name only labels the trace and the picture
-            h = mp.tanh(z1)                       # (1, 2)  hidden activation
-            h.name = "h"
-            logits = h @ W2 + b2                  # (1, 2)  one score per class
-            logits.name = "logits"
-            return mp.cross_entropy(logits, y)    # ()      L = -log softmax(logits)[y]
+# %% 1. A tiny network. Every tensor gets a name, so the trace and the picture can say which is which.
+rng = np.random.default_rng(lesson.seed)
+wants_grad = dict(dtype="float64", requires_grad=True)
+x = mp.tensor([[0.5, -1.0]], name="x", **wants_grad)                     # one example, 2 features
+W1 = mp.tensor(rng.normal(0.0, 1.0, (2, 2)), name="W1", **wants_grad)    # hidden layer, 2 -> 2
+b1 = mp.tensor(rng.normal(0.0, 0.1, 2), name="b1", **wants_grad)
+W2 = mp.tensor(rng.normal(0.0, 1.0, (2, 2)), name="W2", **wants_grad)    # output layer, 2 -> 2 classes
+b2 = mp.tensor(rng.normal(0.0, 0.1, 2), name="b2", **wants_grad)
+y = mp.tensor([1], name="y")                                              # the right class: an integer
+inputs = [x, W1, b1, W2, b2]
 
-        # %% 2. One forward and one backward pass, recorded op by op.
-        with mp.trace() as trace:
-            loss = network(*inputs)
-            loss.backward()
-        print(f"loss L = {loss.item():.6f}\n")
-        print(trace)
-        engine = {node.label: node.grad for node in graph_nodes(trace)}  # dL/d(every tensor), from the trace
+def network(x, W1, b1, W2, b2):
+    z1 = x @ W1 + b1                      # (1, 2)  pre-activation
+    z1.name = "z1"                        # a name only labels the trace and the picture
+    h = mp.tanh(z1)                       # (1, 2)  hidden activation
+    h.name = "h"
+    logits = h @ W2 + b2                  # (1, 2)  one score per class
+    logits.name = "logits"
+    return mp.cross_entropy(logits, y)    # ()      L = -log softmax(logits)[y]
 
-        # %% 3. The same gradients by hand: the chain rule, one line per op, in numpy.
-        X, w1, c1, w2, c2 = (t.numpy() for t in inputs)
-        z1 = X @ w1 + c1
-        h = np.tanh(z1)
-        logits = h @ w2 + c2
-        p = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()  # softmax
-        onehot = np.eye(2)[y.numpy()]
-        loss_by_hand = float(-np.log(p[0, y.numpy()[0]]))
+# %% 2. One forward and one backward pass, recorded op by op.
+with mp.trace() as trace:
+    loss = network(*inputs)
+    loss.backward()
+print(f"loss L = {loss.item():.6f}\n")
+print(trace)
+engine = {node.label: node.grad for node in graph_nodes(trace)}  # dL/d(every tensor), from the trace
 
-        dlogits = p - onehot                # cross-entropy then softmax: dL/dlogits = p - onehot (1 row)
-        db2 = dlogits.sum(axis=0)           # b2 was added to every row
-        dW2 = h.T @ dlogits                 # logits = h @ W2
-        dh = dlogits @ w2.T
-        dz1 = dh * (1 - h ** 2)             # tanh'(z) = 1 - tanh(z)^2
-        db1 = dz1.sum(axis=0)
-        dW1 = X.T @ dz1                     # z1 = x @ W1
-        dx = dz1 @ w1.T
+# %% 3. The same gradients by hand: the chain rule, one line per op, in numpy.
+X, w1, c1, w2, c2 = (t.numpy() for t in inputs)
+z1 = X @ w1 + c1
+h = np.tanh(z1)
+logits = h @ w2 + c2
+p = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()  # softmax
+onehot = np.eye(2)[y.numpy()]
+loss_by_hand = float(-np.log(p[0, y.numpy()[0]]))
 
-        by_hand = [("logits", "p - onehot(y)", dlogits), ("b2", "sum_rows(dlogits)", db2),
-                   ("W2", "h^T @ dlogits", dW2), ("h", "dlogits @ W2^T", dh),
-                   ("z1", "dh * (1 - h^2)", dz1), ("b1", "sum_rows(dz1)", db1),
-                   ("W1", "x^T @ dz1", dW1), ("x", "dz1 @ W1^T", dx)]
-        rows, worst_by_hand = [], abs(loss.item() - loss_by_hand)
-        for name, formula, mine in by_hand:
-            diff = float(np.abs(engine[name] - mine).max())
-            worst_by_hand = max(worst_by_hand, diff)
-            rows.append((f"dL/d{name}", formula, float(np.linalg.norm(engine[name])),
-                         float(np.linalg.norm(mine)), diff))
-        lesson.table("engine vs by hand (L2 norms; last column: largest entry-wise difference)", rows,
-                     headers=["gradient", "numpy formula", "|engine|", "|by hand|", "max |diff|"])
-        tanh_ratio = float(np.linalg.norm(dz1) / np.linalg.norm(dh))
-        print(f"through tanh: slope 1 - h^2 = {np.round(1 - h ** 2, 3).ravel()}, "
-              f"so |dL/dz1| / |dL/dh| = {tanh_ratio:.3f}")
+dlogits = p - onehot                # cross-entropy then softmax: dL/dlogits = p - onehot (1 row)
+db2 = dlogits.sum(axis=0)           # b2 was added to every row
+dW2 = h.T @ dlogits                 # logits = h @ W2
+dh = dlogits @ w2.T
+dz1 = dh * (1 - h ** 2)             # tanh'(z) = 1 - tanh(z)^2
+db1 = dz1.sum(axis=0)
+dW1 = X.T @ dz1                     # z1 = x @ W1
+dx = dz1 @ w1.T
 
-        # %% 4. The engine against central differences: (L(w + eps) - L(w - eps)) / (2 eps), entry by entry.
-        engine_grads = {t.name: t.grad.copy() for t in inputs}
-        passed = mp.gradcheck(network, *inputs)  # raises, naming the input and entry, if any slope is off
-        eps = 1e-6
-        rows, worst_numeric = [], 0.0
-        for t in inputs:
-            numeric = mp.autograd.numerical_gradient(lambda: network(*inputs).item(), t, eps)
-            diff = float(np.abs(mp.backend.to_numpy(engine_grads[t.name]) - numeric).max())
-            worst_numeric = max(worst_numeric, diff)
-            rows.append((f"dL/d{t.name}", str(t.shape), float(np.linalg.norm(numeric)), diff))
-        lesson.table(f"engine vs central differences (eps {eps:g}, float64); gradcheck passed: {passed}",
-                     rows, headers=["gradient", "shape", "|numeric|", "max |engine - numeric|"])
+by_hand = [("logits", "p - onehot(y)", dlogits), ("b2", "sum_rows(dlogits)", db2),
+           ("W2", "h^T @ dlogits", dW2), ("h", "dlogits @ W2^T", dh),
+           ("z1", "dh * (1 - h^2)", dz1), ("b1", "sum_rows(dz1)", db1),
+           ("W1", "x^T @ dz1", dW1), ("x", "dz1 @ W1^T", dx)]
+rows, worst_by_hand = [], abs(loss.item() - loss_by_hand)
+for name, formula, mine in by_hand:
+    diff = float(np.abs(engine[name] - mine).max())
+    worst_by_hand = max(worst_by_hand, diff)
+    rows.append((f"dL/d{name}", formula, float(np.linalg.norm(engine[name])),
+                 float(np.linalg.norm(mine)), diff))
+lesson.table("engine vs by hand (L2 norms; last column: largest entry-wise difference)", rows,
+             headers=["gradient", "numpy formula", "|engine|", "|by hand|", "max |diff|"])
+tanh_ratio = float(np.linalg.norm(dz1) / np.linalg.norm(dh))
+print(f"through tanh: slope 1 - h^2 = {np.round(1 - h ** 2, 3).ravel()}, "
+      f"so |dL/dz1| / |dL/dh| = {tanh_ratio:.3f}")
 
-        # %% 5. Pictures: the graph with every value and gradient, and the size of each gradient.
-        lesson.save_figure(draw_graph(trace, title="Lesson 01: one forward and backward pass of a 2-2-2 network"),
-                           "01_graph.png")
-        reached = [n for n in reversed(graph_nodes(trace)) if not math.isnan(n.grad_norm)]  # loss first
-        kinds = {"root": "the loss", "op": "output of an op", "parameter": "input / parameter (a leaf)"}
-        lesson.save_figure(bar_chart(
-            [n.label for n in reached], [n.grad_norm for n in reached],
-            ylabel="|dL/dnode| (L2 norm)", xlabel="node, in the order backward() reaches it",
-            title="Lesson 01: size of the gradient reaching each node",
-            colors=[EDGE_COLOURS[n.kind] for n in reached],
-            legend={text: EDGE_COLOURS[kind] for kind, text in kinds.items()}), "01_grad_norms.png")
+# %% 4. The engine against central differences: (L(w + eps) - L(w - eps)) / (2 eps), entry by entry.
+engine_grads = {t.name: t.grad.copy() for t in inputs}
+passed = mp.gradcheck(network, *inputs)  # raises, naming the input and entry, if any slope is off
+eps = 1e-6
+rows, worst_numeric = [], 0.0
+for t in inputs:
+    numeric = mp.autograd.numerical_gradient(lambda: network(*inputs).item(), t, eps)
+    diff = float(np.abs(mp.backend.to_numpy(engine_grads[t.name]) - numeric).max())
+    worst_numeric = max(worst_numeric, diff)
+    rows.append((f"dL/d{t.name}", str(t.shape), float(np.linalg.norm(numeric)), diff))
+lesson.table(f"engine vs central differences (eps {eps:g}, float64); gradcheck passed: {passed}",
+             rows, headers=["gradient", "shape", "|numeric|", "max |engine - numeric|"])
 
-        lesson.record(
-            loss=loss.item(),
-            loss_by_hand=loss_by_hand,
-            max_abs_diff_vs_hand=worst_by_hand,
-            tanh_grad_ratio=tanh_ratio,
-            max_abs_diff_vs_numeric=worst_numeric,
-            gradcheck_passed=bool(passed),
-            grad_norms={t.name: float(np.linalg.norm(mp.backend.to_numpy(engine_grads[t.name]))) for t in inputs},
-            forward_ops_traced=len(trace.forward),
-            backward_ops_traced=len(trace.backward),
-        )
+# %% 5. Pictures: the graph with every value and gradient, and the size of each gradient.
+lesson.save_figure(draw_graph(trace, title="Lesson 01: one forward and backward pass of a 2-2-2 network"),
+                   "01_graph.png")
+reached = [n for n in reversed(graph_nodes(trace)) if not math.isnan(n.grad_norm)]  # loss first
+kinds = {"root": "the loss", "op": "output of an op", "parameter": "input / parameter (a leaf)"}
+lesson.save_figure(bar_chart(
+    [n.label for n in reached], [n.grad_norm for n in reached],
+    ylabel="|dL/dnode| (L2 norm)", xlabel="node, in the order backward() reaches it",
+    title="Lesson 01: size of the gradient reaching each node",
+    colors=[EDGE_COLOURS[n.kind] for n in reached],
+    legend={text: EDGE_COLOURS[kind] for kind, text in kinds.items()}), "01_grad_norms.png")
 
+lesson.record(
+    loss=loss.item(),
+    loss_by_hand=loss_by_hand,
+    max_abs_diff_vs_hand=worst_by_hand,
+    tanh_grad_ratio=tanh_ratio,
+    max_abs_diff_vs_numeric=worst_numeric,
+    gradcheck_passed=bool(passed),
+    grad_norms={t.name: float(np.linalg.norm(mp.backend.to_numpy(engine_grads[t.name]))) for t in inputs},
+    forward_ops_traced=len(trace.forward),
+    backward_ops_traced=len(trace.backward),
+)
 
-if __name__ == "__main__":
-    main()
+# %%
+lesson.end()

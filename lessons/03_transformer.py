@@ -98,164 +98,163 @@ def gpu_or_reason(device: str):
         mp.set_device(device)
 
 
-def main(argv=None):
-    with Lesson("03_transformer", __doc__, argv, add_arguments=add_arguments) as lesson:
-        quick = lesson.quick
-        # %% 1. Lesson 02's task: which key token (K0..K3) opened the sequence? A [CLS] token goes in front.
-        length = lesson.args.length or (16 if quick else 40)
-        steps = lesson.args.steps or (20 if quick else 80)
-        batch_size = 32
-        recall = RecallTask(length=length, distance=length)  # the key is the first token
-        task = ClsRecallTask(recall)  # [CLS] K2 d7 d0 ... : the key sits at position 1
-        test_ids, test_labels = task.sample(128 if quick else 512, seed=lesson.seed + 1)
+lesson = Lesson("03_transformer", __doc__, add_arguments=add_arguments).begin()
 
-        config = BertConfig.preset("tiny", vocab_size=task.vocab_size, num_layers=2, max_position=task.length)
-        transformer = BertForSequenceClassification(config, task.num_classes, pooling="cls")
-        mp.manual_seed(lesson.seed)  # lesson 02's RNN exactly: same seed, sizes, optimizer and batches
-        rnn = RNNClassifier(recall.vocab_size, 16, 64, task.num_classes)  # embedding 16, hidden 64
+quick = lesson.quick
+# %% 1. Lesson 02's task: which key token (K0..K3) opened the sequence? A [CLS] token goes in front.
+length = lesson.args.length or (16 if quick else 40)
+steps = lesson.args.steps or (20 if quick else 80)
+batch_size = 32
+recall = RecallTask(length=length, distance=length)  # the key is the first token
+task = ClsRecallTask(recall)  # [CLS] K2 d7 d0 ... : the key sits at position 1
+test_ids, test_labels = task.sample(128 if quick else 512, seed=lesson.seed + 1)
 
-        def test_accuracy(logits):
-            return {"accuracy": float((logits.numpy().argmax(axis=1) == test_labels).mean())}
+config = BertConfig.preset("tiny", vocab_size=task.vocab_size, num_layers=2, max_position=task.length)
+transformer = BertForSequenceClassification(config, task.num_classes, pooling="cls")
+mp.manual_seed(lesson.seed)  # lesson 02's RNN exactly: same seed, sizes, optimizer and batches
+rnn = RNNClassifier(recall.vocab_size, 16, 64, task.num_classes)  # embedding 16, hidden 64
 
-        def rnn_batches(seed):  # the same batches without the [CLS]: lesson 02's batches
-            for batch in task.batches(batch_size, seed):
-                yield {"input_ids": batch["input_ids"][:, 1:], "labels": batch["labels"]}
+def test_accuracy(logits):
+    return {"accuracy": float((logits.numpy().argmax(axis=1) == test_labels).mean())}
 
-        every = max(1, steps // 5)
-        runs = {
-            "Transformer (2 layers)": train(
-                transformer, task.batches(batch_size, lesson.seed), steps,
-                optimizer=mp.optim.Adam(transformer.parameters(), lr=1e-3),
-                loss_fn=lambda m, b: m(b["input_ids"], labels=b["labels"]), schedule="constant", clip=1.0,
-                eval_fn=lambda m: test_accuracy(m(test_ids)["logits"]), eval_every=every, log_every=every,
-                name="transformer"),
-            "RNN (lesson 02)": train(
-                rnn, rnn_batches(lesson.seed), steps, optimizer=mp.optim.Adam(rnn.parameters(), lr=3e-3),
-                loss_fn=lambda m, b: F.cross_entropy(m(b["input_ids"]), b["labels"]), schedule="constant",
-                clip=1.0, eval_fn=lambda m: test_accuracy(m(test_ids[:, 1:])), eval_every=every,
-                log_every=every, name="rnn"),
-        }
-        accuracy = {name: run.last_eval["accuracy"] for name, run in runs.items()}
-        evaluated_at = runs["RNN (lesson 02)"].metric("accuracy")[0]  # steps 0, every, 2 every, ...
-        lesson.table(f"recall the first of {length} tokens: test accuracy after each number of training steps "
-                     f"(batch {batch_size}; chance {task.chance:.2f})",
-                     [(name, model.num_parameters(), *run.metric("accuracy")[1], run.total_time_s)
-                      for (name, run), model in zip(runs.items(), (transformer, rnn))],
-                     headers=["model", "parameters", *(f"step {s}" for s in evaluated_at), "train time (s)"])
-        earlier = lesson.out / "02_results.json"  # lesson 02's longer run on the same task, if it was run
-        lesson02 = json.loads(earlier.read_text()) if earlier.exists() else {}
-        if lesson02.get("sequence_length") == length and "first_token_test_accuracy" in lesson02:
-            found = ", ".join(f"{name} {value:.3f}" for name, value in lesson02["first_token_test_accuracy"].items())
-            print(f"lesson 02 on the same task, after {lesson02.get('first_token_steps')} steps: {found}")
-            lesson.record(lesson02_accuracy=lesson02["first_token_test_accuracy"])
+def rnn_batches(seed):  # the same batches without the [CLS]: lesson 02's batches
+    for batch in task.batches(batch_size, seed):
+        yield {"input_ids": batch["input_ids"][:, 1:], "labels": batch["labels"]}
 
-        # %% 2. Where does [CLS] look? The attention weights of every head on one test sequence.
-        with evaluation_mode(transformer):
-            _, weights = transformer.bert(test_ids, return_weights=True)  # one (B, H, T, T) per layer
-        weights = [w.numpy() for w in weights]
-        key = task.key_position
-        on_key = np.array([w[:, :, 0, key].mean(axis=0) for w in weights])  # (layers, heads), test-set mean
-        lesson.table(f"weight [CLS] puts on the key (position {key}), test-set mean; "
-                     f"an even spread would give 1/T = {1 / task.length:.3f}",
-                     [(f"layer {layer + 1}", *on_key[layer]) for layer in range(len(weights))],
-                     headers=["", *(f"head {h + 1}" for h in range(on_key.shape[1]))])
-        best_layer, best_head = np.unravel_index(on_key.argmax(), on_key.shape)
-        print(f"the most key-bound head is layer {best_layer + 1}, head {best_head + 1}: "
-              f"{on_key.max():.2f} of [CLS]'s attention lands on the key")
+every = max(1, steps // 5)
+runs = {
+    "Transformer (2 layers)": train(
+        transformer, task.batches(batch_size, lesson.seed), steps,
+        optimizer=mp.optim.Adam(transformer.parameters(), lr=1e-3),
+        loss_fn=lambda m, b: m(b["input_ids"], labels=b["labels"]), schedule="constant", clip=1.0,
+        eval_fn=lambda m: test_accuracy(m(test_ids)["logits"]), eval_every=every, log_every=every,
+        name="transformer"),
+    "RNN (lesson 02)": train(
+        rnn, rnn_batches(lesson.seed), steps, optimizer=mp.optim.Adam(rnn.parameters(), lr=3e-3),
+        loss_fn=lambda m, b: F.cross_entropy(m(b["input_ids"]), b["labels"]), schedule="constant",
+        clip=1.0, eval_fn=lambda m: test_accuracy(m(test_ids[:, 1:])), eval_every=every,
+        log_every=every, name="rnn"),
+}
+accuracy = {name: run.last_eval["accuracy"] for name, run in runs.items()}
+evaluated_at = runs["RNN (lesson 02)"].metric("accuracy")[0]  # steps 0, every, 2 every, ...
+lesson.table(f"recall the first of {length} tokens: test accuracy after each number of training steps "
+             f"(batch {batch_size}; chance {task.chance:.2f})",
+             [(name, model.num_parameters(), *run.metric("accuracy")[1], run.total_time_s)
+              for (name, run), model in zip(runs.items(), (transformer, rnn))],
+             headers=["model", "parameters", *(f"step {s}" for s in evaluated_at), "train time (s)"])
+earlier = lesson.out / "02_results.json"  # lesson 02's longer run on the same task, if it was run
+lesson02 = json.loads(earlier.read_text()) if earlier.exists() else {}
+if lesson02.get("sequence_length") == length and "first_token_test_accuracy" in lesson02:
+    found = ", ".join(f"{name} {value:.3f}" for name, value in lesson02["first_token_test_accuracy"].items())
+    print(f"lesson 02 on the same task, after {lesson02.get('first_token_steps')} steps: {found}")
+    lesson.record(lesson02_accuracy=lesson02["first_token_test_accuracy"])
 
-        example = 0
-        maps = {f"layer {layer + 1}, head {h + 1}": w[example, h]
-                for layer, w in enumerate(weights) for h in range(w.shape[1])}
-        lesson.save_figure(attention_heatmaps(
-            maps, task.token_names(test_ids[example]), highlight=[key], focus=0, vmax=1.0,
-            title=f"Lesson 03: attention weights of the trained 2-layer Transformer on one test sequence "
-                  f"(label K{test_labels[example]}: the key, in red, at position {key})",
-            note="Each map: row = the position reading (query), column = the position read (key); each row "
-                 "sums to 1. Bottom: the [CLS] row of every map: what the one position the classifier reads "
-                 "takes in, head by head."), "03_attention.png")
+# %% 2. Where does [CLS] look? The attention weights of every head on one test sequence.
+with evaluation_mode(transformer):
+    _, weights = transformer.bert(test_ids, return_weights=True)  # one (B, H, T, T) per layer
+weights = [w.numpy() for w in weights]
+key = task.key_position
+on_key = np.array([w[:, :, 0, key].mean(axis=0) for w in weights])  # (layers, heads), test-set mean
+lesson.table(f"weight [CLS] puts on the key (position {key}), test-set mean; "
+             f"an even spread would give 1/T = {1 / task.length:.3f}",
+             [(f"layer {layer + 1}", *on_key[layer]) for layer in range(len(weights))],
+             headers=["", *(f"head {h + 1}" for h in range(on_key.shape[1]))])
+best_layer, best_head = np.unravel_index(on_key.argmax(), on_key.shape)
+print(f"the most key-bound head is layer {best_layer + 1}, head {best_head + 1}: "
+      f"{on_key.max():.2f} of [CLS]'s attention lands on the key")
 
-        # %% 3. Time per batch: one RNN layer against one Transformer layer, as the sequence grows.
-        lengths = (8, 32) if quick else (16, 32, 64, 128, 256, 512)
-        width, batch = (32, 4) if quick else (128, 8)
-        devices = ["cpu"]
-        has_gpu, why_not = gpu_or_reason(lesson.device)
-        if has_gpu:
-            devices.append("cuda")
-        else:
-            print(f"no GPU timing: {why_not}")
-        load, cores = os.getloadavg()[0], os.cpu_count() or 1  # programs waiting for a core, last minute
-        if load > cores:
-            print(f"note: this machine is busy (load {load:.1f} on {cores} cores): other programs share the CPU, "
-                  f"so the CPU timings below are noisy and may not show the pattern. Rerun on a quiet machine, "
-                  f"or with OPENBLAS_NUM_THREADS=1 (a BLAS thread waiting for a busy core stalls every product)")
-        conditions = "; ".join([f"timed on {' and '.join(devices)}"]
-                               + ([f"the CPU was shared: load {load:.1f} on {cores} cores"] if load > cores else [])
-                               + [f"{name}={os.environ[name]}" for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
-                                  if os.environ.get(name)])
-        timing, peaks = {}, {}
-        for device in devices:
-            mp.set_device(device)
-            try:
-                peaks[device] = gemm_peak_gflops(device, size=256 if quick else 2048, repeats=3)
-                timing[device] = rnn_vs_transformer(lengths, d=width, batch=batch, heads=4,
-                                                    repeats=1 if quick else 3)
-            finally:
-                mp.set_device(lesson.device)
-            t = timing[device]
-            rows = []
-            for i, length_i in enumerate(t["lengths"]):
-                rnn_gflop = t["rnn_gflops"][i] * t["rnn_ms"][i] * 1e-3
-                transformer_gflop = t["transformer_gflops"][i] * t["transformer_ms"][i] * 1e-3
-                rows.append((length_i, t["rnn_ms"][i], t["transformer_ms"][i], rnn_gflop, transformer_gflop,
-                             t["rnn_gflops"][i], t["transformer_gflops"][i], length_i, 1))
-            lesson.table(f"{device}: forward + backward of one layer, d {width}, batch {batch} "
-                         f"(matrix-multiply peak measured now: {peaks[device]:.1f} GFLOP/s)", rows,
-                         headers=["T", "RNN ms", "Transformer ms", "RNN GFLOP", "Transformer GFLOP",
-                                  "RNN GFLOP/s", "Transformer GFLOP/s", "RNN seq. steps", "Transformer seq. steps"])
+example = 0
+maps = {f"layer {layer + 1}, head {h + 1}": w[example, h]
+        for layer, w in enumerate(weights) for h in range(w.shape[1])}
+lesson.save_figure(attention_heatmaps(
+    maps, task.token_names(test_ids[example]), highlight=[key], focus=0, vmax=1.0,
+    title=f"Lesson 03: attention weights of the trained 2-layer Transformer on one test sequence "
+          f"(label K{test_labels[example]}: the key, in red, at position {key})",
+    note="Each map: row = the position reading (query), column = the position read (key); each row "
+         "sums to 1. Bottom: the [CLS] row of every map: what the one position the classifier reads "
+         "takes in, head by head."), "03_attention.png")
 
-        dashes = {"cpu": "solid", "cuda": "dashed"}
-        colours = {"RNN": "#D55E00", "Transformer": "#0072B2"}
-        ms_series, rate_series, styles, colors = {}, {}, {}, {}
-        for device, t in timing.items():
-            for name, label in (("rnn", "RNN"), ("transformer", "Transformer")):
-                series = f"{label} ({device})"
-                ms_series[series], rate_series[series] = t[f"{name}_ms"], t[f"{name}_gflops"]
-                styles[series], colors[series] = dashes[device], colours[label]
-        steps_series = {"RNN layer: T steps": list(lengths), "Transformer layer: 1 step": [1] * len(lengths),
-                        "BERT-Base, 12 layers: 12 steps": [12] * len(lengths)}
-        lesson.save_figure(line_panels([
-            dict(x=lengths, series=ms_series, title="time per batch (forward + backward)", log=True, logx=True,
-                 xlabel="sequence length T", ylabel="ms per batch", styles=styles, colors=colors,
-                 xticklabels=lengths),
-            dict(x=lengths, series=rate_series, title="how busy each one keeps the machine", log=False, logx=True,
-                 xlabel="sequence length T", ylabel="achieved GFLOP/s (counted FLOPs / time)", styles=styles,
-                 colors=colors, ylim=(0, None),
-                 xticklabels=lengths,
-                 hlines={f"matrix-multiply peak ({device}): {peak:.0f} GFLOP/s": peak
-                         for device, peak in peaks.items()}),
-            dict(x=lengths, series=steps_series, title="steps that must run one after another", log=True,
-                 logx=True, xlabel="sequence length T", ylabel="sequential steps", xticklabels=lengths,
-                 colors=dict(zip(steps_series, ("#D55E00", "#0072B2", "#0072B2"))),
-                 styles={"BERT-Base, 12 layers: 12 steps": "dotted"}),
-        ], title=f"Lesson 03: one RNN layer vs one Transformer encoder layer (d {width}, batch {batch}; "
-                 f"{conditions})"), "03_timing.png")
+# %% 3. Time per batch: one RNN layer against one Transformer layer, as the sequence grows.
+lengths = (8, 32) if quick else (16, 32, 64, 128, 256, 512)
+width, batch = (32, 4) if quick else (128, 8)
+devices = ["cpu"]
+has_gpu, why_not = gpu_or_reason(lesson.device)
+if has_gpu:
+    devices.append("cuda")
+else:
+    print(f"no GPU timing: {why_not}")
+load, cores = os.getloadavg()[0], os.cpu_count() or 1  # programs waiting for a core, last minute
+if load > cores:
+    print(f"note: this machine is busy (load {load:.1f} on {cores} cores): other programs share the CPU, "
+          f"so the CPU timings below are noisy and may not show the pattern. Rerun on a quiet machine, "
+          f"or with OPENBLAS_NUM_THREADS=1 (a BLAS thread waiting for a busy core stalls every product)")
+conditions = "; ".join([f"timed on {' and '.join(devices)}"]
+                       + ([f"the CPU was shared: load {load:.1f} on {cores} cores"] if load > cores else [])
+                       + [f"{name}={os.environ[name]}" for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
+                          if os.environ.get(name)])
+timing, peaks = {}, {}
+for device in devices:
+    mp.set_device(device)
+    try:
+        peaks[device] = gemm_peak_gflops(device, size=256 if quick else 2048, repeats=3)
+        timing[device] = rnn_vs_transformer(lengths, d=width, batch=batch, heads=4,
+                                            repeats=1 if quick else 3)
+    finally:
+        mp.set_device(lesson.device)
+    t = timing[device]
+    rows = []
+    for i, length_i in enumerate(t["lengths"]):
+        rnn_gflop = t["rnn_gflops"][i] * t["rnn_ms"][i] * 1e-3
+        transformer_gflop = t["transformer_gflops"][i] * t["transformer_ms"][i] * 1e-3
+        rows.append((length_i, t["rnn_ms"][i], t["transformer_ms"][i], rnn_gflop, transformer_gflop,
+                     t["rnn_gflops"][i], t["transformer_gflops"][i], length_i, 1))
+    lesson.table(f"{device}: forward + backward of one layer, d {width}, batch {batch} "
+                 f"(matrix-multiply peak measured now: {peaks[device]:.1f} GFLOP/s)", rows,
+                 headers=["T", "RNN ms", "Transformer ms", "RNN GFLOP", "Transformer GFLOP",
+                          "RNN GFLOP/s", "Transformer GFLOP/s", "RNN seq. steps", "Transformer seq. steps"])
 
-        lesson.record(
-            task=dict(length=length, key_position=key, num_classes=task.num_classes, steps=steps,
-                      batch_size=batch_size, chance=task.chance),
-            accuracy=accuracy,
-            accuracy_curve={name: dict(zip(*run.metric("accuracy"))) for name, run in runs.items()},
-            train_time_s={name: run.total_time_s for name, run in runs.items()},
-            attention_on_key=on_key,
-            timing=timing,
-            gemm_peak_gflops=peaks,
-            sequential_steps={"lengths": list(lengths), "rnn": list(lengths), "transformer_layer": 1,
-                              "transformer_model": config.num_layers},
-            gpu_timed=has_gpu,
-            cpu_load_before_timing=load,
-            openblas_num_threads=os.environ.get("OPENBLAS_NUM_THREADS"),
-        )
+dashes = {"cpu": "solid", "cuda": "dashed"}
+colours = {"RNN": "#D55E00", "Transformer": "#0072B2"}
+ms_series, rate_series, styles, colors = {}, {}, {}, {}
+for device, t in timing.items():
+    for name, label in (("rnn", "RNN"), ("transformer", "Transformer")):
+        series = f"{label} ({device})"
+        ms_series[series], rate_series[series] = t[f"{name}_ms"], t[f"{name}_gflops"]
+        styles[series], colors[series] = dashes[device], colours[label]
+steps_series = {"RNN layer: T steps": list(lengths), "Transformer layer: 1 step": [1] * len(lengths),
+                "BERT-Base, 12 layers: 12 steps": [12] * len(lengths)}
+lesson.save_figure(line_panels([
+    dict(x=lengths, series=ms_series, title="time per batch (forward + backward)", log=True, logx=True,
+         xlabel="sequence length T", ylabel="ms per batch", styles=styles, colors=colors,
+         xticklabels=lengths),
+    dict(x=lengths, series=rate_series, title="how busy each one keeps the machine", log=False, logx=True,
+         xlabel="sequence length T", ylabel="achieved GFLOP/s (counted FLOPs / time)", styles=styles,
+         colors=colors, ylim=(0, None),
+         xticklabels=lengths,
+         hlines={f"matrix-multiply peak ({device}): {peak:.0f} GFLOP/s": peak
+                 for device, peak in peaks.items()}),
+    dict(x=lengths, series=steps_series, title="steps that must run one after another", log=True,
+         logx=True, xlabel="sequence length T", ylabel="sequential steps", xticklabels=lengths,
+         colors=dict(zip(steps_series, ("#D55E00", "#0072B2", "#0072B2"))),
+         styles={"BERT-Base, 12 layers: 12 steps": "dotted"}),
+], title=f"Lesson 03: one RNN layer vs one Transformer encoder layer (d {width}, batch {batch}; "
+         f"{conditions})"), "03_timing.png")
 
+lesson.record(
+    task=dict(length=length, key_position=key, num_classes=task.num_classes, steps=steps,
+              batch_size=batch_size, chance=task.chance),
+    accuracy=accuracy,
+    accuracy_curve={name: dict(zip(*run.metric("accuracy"))) for name, run in runs.items()},
+    train_time_s={name: run.total_time_s for name, run in runs.items()},
+    attention_on_key=on_key,
+    timing=timing,
+    gemm_peak_gflops=peaks,
+    sequential_steps={"lengths": list(lengths), "rnn": list(lengths), "transformer_layer": 1,
+                      "transformer_model": config.num_layers},
+    gpu_timed=has_gpu,
+    cpu_load_before_timing=load,
+    openblas_num_threads=os.environ.get("OPENBLAS_NUM_THREADS"),
+)
 
-if __name__ == "__main__":
-    main()
+# %%
+lesson.end()

@@ -107,189 +107,6 @@ def add_arguments(parser):
     parser.add_argument("--steps", type=int, default=None, help="with --retrain: number of steps (default 12000)")
 
 
-def main(argv=None):
-    with Lesson("04_pretraining", __doc__, argv, add_arguments=add_arguments) as lesson:
-        args, quick = lesson.args, lesson.quick
-        if args.save_shipped and (quick or not args.retrain):
-            raise SystemExit("--save-shipped needs --retrain and cannot be used with --quick")
-        tokenizer, lexicon = Tokenizer.from_lexicon(), DEFAULT_LEXICON
-        config = BertConfig.preset("tiny", vocab_size=tokenizer.vocab_size)
-
-        # %% 1. What pre-training asks. Held-out documents: never trained on.
-        heldout = PretrainingCorpus(200 if quick else 2000, seed=lesson.seed, split="heldout", tokenizer=tokenizer)
-        example = heldout.fixed_batches(1, 3, RECIPE["mask_prob"], seed=99)[0]
-        print("Three pre-training inputs (held-out text). MLM must restore the words in brackets; NSP says "
-              "whether the part after the first [SEP] really follows:\n")
-        for ids, labels, is_next in zip(example["input_ids"], example["mlm_labels"], example["nsp_labels"]):
-            words = [tokenizer.id_to_token(int(i)) for i in ids if i != tokenizer.pad_id]
-            shown = [w if labels[k] == IGNORE_INDEX else f"{w}->({tokenizer.id_to_token(int(labels[k]))})"
-                     for k, w in enumerate(words)]
-            print(f"  [{'next  ' if is_next else 'random'}] {' '.join(shown)}")
-
-        # %% 2. Pre-train (--retrain, --quick) or reuse the shipped checkpoint.
-        if args.retrain or quick:
-            recipe = dict(QUICK_RECIPE if quick else RECIPE)
-            if args.steps is not None:
-                recipe["steps"] = args.steps
-            print(f"\nretraining: {recipe['steps']:,} steps of {recipe['batch_size']} sentence pairs "
-                  f"(tiny BERT, seed {lesson.seed}); evaluating every {recipe['eval_every']} steps")
-            mp.manual_seed(lesson.seed)  # the initial weights
-            corpus = PretrainingCorpus(recipe["n_documents"], seed=lesson.seed, tokenizer=tokenizer)
-            model = BertForPreTraining(config)
-            history = pretrain(model, corpus, steps=recipe["steps"], batch_size=recipe["batch_size"],
-                               lr=recipe["lr"], mask_prob=recipe["mask_prob"],
-                               warmup_fraction=recipe["warmup_fraction"], weight_decay=recipe["weight_decay"],
-                               betas=recipe["betas"], clip=recipe["clip"], eval_every=recipe["eval_every"],
-                               probe_fn=polarity_probe_fn(tokenizer, n=64 if quick else 256),
-                               log_every=recipe["eval_every"], seed=lesson.seed)
-            # stored with the weights: per-step numbers as means of blocks of steps (480 points for 12,000)
-            history = compact_history(history, block=max(1, recipe["steps"] // 480))
-            command = " ".join(["python -m lessons 4", "--quick" if quick else "--retrain"]
-                               + (["--save-shipped"] if args.save_shipped else [])
-                               + ([f"--steps {args.steps}"] if args.steps is not None else [])
-                               + ([f"--seed {lesson.seed}"] if lesson.seed else []))
-            extra = {"recipe": recipe, "seed": lesson.seed, "command": command,
-                     "train_time_s": round(history.time_s[-1], 1), "total_time_s": round(history.total_time_s, 1),
-                     "final_eval": history.last_eval, "history": history.to_dict(),
-                     "made_on": {"numpy": np.__version__, "python": platform.python_version(),
-                                 "cpus": os.cpu_count(), "device": lesson.device,
-                                 "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS"),
-                                 "date": time.strftime("%Y-%m-%d")}}
-            if args.save_shipped:  # the package-data copy that later lessons and a default run load
-                pretrained_dir().mkdir(parents=True, exist_ok=True)
-                path = pretrained_path(must_exist=False)
-            else:                  # beside the figures; the shipped file is left alone
-                path = lesson.out / f"04_{SHIPPED_NAME}.npz"
-            nbytes = save_checkpoint(model, path, extra=extra)
-            print(f"\nsaved the checkpoint {path} ({nbytes / 1e3:,.0f} KB, + {path.with_suffix('.json').name})")
-            source = "retrained"
-        else:
-            model, meta, history = load_shipped_pretrained()
-            extra, path = meta["extra"], pretrained_path()
-            recipe = extra["recipe"]
-            print(f"\nreusing the shipped checkpoint {path.name} ({path.stat().st_size / 1e3:,.0f} KB), trained by "
-                  f"`{extra['command']}` (seed {extra['seed']}, {recipe['steps']:,} steps) in "
-                  f"{extra['total_time_s']:,.0f} s on {extra['made_on']['date']}. Pass --retrain to train it again.")
-            source = "shipped"
-        train_time_s = extra["total_time_s"]
-        print(f"model: {model.num_parameters():,} parameters ({config.num_layers} layers, d {config.hidden_size})")
-
-        # %% 3. Evaluate now, on held-out text and fresh probe sentences (not those used during training).
-        eval_batches = heldout.fixed_batches(2 if quick else 16, 64, recipe["mask_prob"], seed=1)
-        metrics = pretraining_metrics(model, eval_batches)
-        probe_n = 64 if quick else 1024
-        probes = polarity_probe_fn(tokenizer, n=probe_n, seed=1)(model)
-        results = {"mlm_accuracy": metrics["mlm_accuracy"], "nsp_accuracy": metrics["nsp_accuracy"],
-                   "polarity_seen": probes["probe_seen"], "polarity_unseen": probes["probe_unseen"],
-                   "negated_seen": probes["probe_negated_seen"], "negated_unseen": probes["probe_negated_unseen"]}
-        bars = {"mlm_accuracy": None, "nsp_accuracy": NSP_THRESHOLD, "polarity_seen": None,
-                "polarity_unseen": THRESHOLD, "negated_seen": THRESHOLD, "negated_unseen": THRESHOLD}
-        rows = []
-        for name, value in results.items():
-            bar = bars[name]
-            rows.append((name, value, "-" if bar is None else f">= {bar}",
-                         "-" if bar is None else ("pass" if value >= bar else "FAIL")))
-        lesson.table(f"held-out evaluation now ({len(eval_batches) * 64} sentence pairs at "
-                     f"{recipe['mask_prob']:.0%} masking; {probe_n} probe sentences per context kind; chance 0.5)",
-                     rows, headers=["measure", "value", "bar", "verdict"])
-        passed = all(value >= bars[name] for name, value in results.items() if bars[name] is not None)
-        print("the model passes every probe" if passed else
-              "the model does NOT pass every probe" + (" (expected with --quick: 60 steps learn nothing)"
-                                                         if quick else ""))
-
-        # %% 4. Masked-word predictions. Held-out sentences (the previous sentence as context), then probes.
-        examples = pick_examples(heldout.documents, lexicon)
-        predictions = fill_mask(model, tokenizer, [(context, masked) for context, masked, _ in examples])
-        print("\nheld-out sentences, the word hidden by [MASK] and the model's top 3 (probability over all words):")
-        shown_predictions = []
-        for (context, masked, answer), top in zip(examples, predictions):
-            guesses = ", ".join(f"{w} {p:.2f}" for w, p in top)
-            print(f"  {masked:<52} answer {answer:<10} -> {guesses}")
-            shown_predictions.append({"context": context, "sentence": masked, "answer": answer,
-                                      "top3": [[w, p] for w, p in top]})
-
-        name, noun = lexicon.names[0], lexicon.domains[0].nouns[0]
-        neutral = f"{lexicon.names[1]} {lexicon.domains[0].verbs[0]} the {noun} ."
-        unseen = {pol: tokenizer.encode(lexicon.adjectives(pol, seen=False)) for pol in (1, 0)}
-        probe_sentences = [(f"{name} {lexicon.cue_verbs_of(pol)[0]} the [MASK] {noun} .", pol) for pol in (1, 0)]
-        probe_sentences += [(f"{name} {lexicon.cue_verbs_of(1 - pol)[0]} the {noun} because it is not [MASK] .", pol)
-                            for pol in (1, 0)]
-        print(f"\nprobe sentences (second sentence: '{neutral}'): top 3 over all words, then the share of the "
-              f"unseen adjectives' probability on the right polarity:")
-        probe_examples = []
-        for sentence, pol in probe_sentences:
-            ids, seg = tokenizer.encode_pair(sentence, neutral)
-            probs = mask_probabilities(model, {"input_ids": np.array([ids]), "segment_ids": np.array([seg]),
-                                               "attention_mask": np.ones((1, len(ids)), dtype=bool)},
-                                       [ids.index(tokenizer.mask_id)])[0]
-            top = fill_mask(model, tokenizer, [(sentence, neutral)])[0]
-            right = probs[unseen[pol]].sum() / (probs[unseen[1]].sum() + probs[unseen[0]].sum())
-            best_unseen = tokenizer.id_to_token(int(max(unseen[0] + unseen[1], key=lambda i: probs[i])))
-            print(f"  {sentence:<52} wants {'positive' if pol else 'negative'} -> "
-                  f"{', '.join(f'{w} {p:.2f}' for w, p in top)}   | unseen: {right:.3f} right, best '{best_unseen}'")
-            probe_examples.append({"sentence": sentence, "polarity": pol, "top3": [[w, p] for w, p in top],
-                                   "unseen_right_share": right, "best_unseen": best_unseen})
-
-        # %% 5. Figures: losses and probes over training (from the stored history), where the [MASK] mass goes.
-        loss_series = {"MLM loss, training": (history.steps, history.losses["mlm_loss"]),
-                       "NSP loss, training": (history.steps, history.losses["nsp_loss"])}
-        for key, label in (("mlm_loss", "MLM loss, held-out"), ("nsp_loss", "NSP loss, held-out")):
-            loss_series[label] = history.metric(key)
-        every = history.settings.get("compacted_every", 1)
-        left = plateau_end(history, "probe_unseen")
-        negation = plateau_end(history, "probe_negated_unseen")
-        vlines = {}
-        if left is not None:
-            vlines[f"unseen probe > 0.6 (step {left:,})"] = left
-        if negation is not None and negation != left:
-            vlines[f"negation > 0.6 (step {negation:,})"] = negation
-        # MLM starts near ln 81 = 4.39 (a uniform guess over the vocabulary): cut it off once it is far below
-        cut = history.losses["mlm_loss"][-1] < 1.4
-        notes = ([f"training: mean of every {every} steps"] if every > 1 else []) + (
-            [f"MLM starts at {history.losses['mlm_loss'][0]:.1f}, above the top"] if cut else [])
-        fig = line_chart(
-            None, loss_series, ylabel="loss (cross-entropy)", log=False, markers=False,
-            styles={"MLM loss, held-out": "dashed", "NSP loss, held-out": "dashed"},
-            colors={"MLM loss, held-out": "#1f77b4", "MLM loss, training": "#1f77b4",
-                    "NSP loss, held-out": "#d62728", "NSP loss, training": "#d62728"},
-            hlines={"NSP chance: ln 2 = 0.693": float(np.log(2))}, vlines=vlines, xlabel="training step",
-            ylim=(0.3, 1.6) if cut else None, figsize=(8.0, 4.8),
-            title="Lesson 04: pre-training losses" + (f"\n({'; '.join(notes)})" if notes else ""))
-        if cut:
-            fig.axes[0].legend(loc="upper right", bbox_to_anchor=(1.0, 0.84), frameon=False)  # below the labels
-        lesson.save_figure(fig, "04_losses.png")
-
-        curves = {label: history.metric(key) for key, label in PROBES.items()}
-        curves["MLM accuracy (held-out)"] = history.metric("mlm_accuracy")
-        curves["NSP accuracy (held-out)"] = history.metric("nsp_accuracy")
-        lesson.save_figure(line_chart(
-            None, curves, ylabel="probability of the right polarity / accuracy", log=False, markers=False,
-            styles={PROBES["probe_seen"]: "dotted", PROBES["probe_negated_seen"]: "dotted",
-                    "MLM accuracy (held-out)": "dashdot", "NSP accuracy (held-out)": "dashed"},
-            hlines={"chance 0.5": 0.5, "probe bar 0.8": THRESHOLD, "NSP bar 0.65": NSP_THRESHOLD}, vlines=vlines,
-            ylim=(0, 1.04),
-            xlabel="training step", figsize=(8.0, 4.8),
-            title="Lesson 04: probes over pre-training (the plateau at 0.5, then meaning)"),
-            "04_probes.png")
-
-        shares = mask_shares(model, tokenizer, lexicon, n=64 if quick else 512, seed=2)
-        fig = stacked_bars(list(shares["contexts"]), shares["parts"], totals=False, figsize=(8.0, 4.2),
-                           ylabel="probability at the [MASK] (mean)", xlabel="probe context",
-                           title=f"Lesson 04: what the model puts at the [MASK] of a probe ({shares['n']} each)")
-        fig.axes[0].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)  # beside the bars
-        lesson.save_figure(fig, "04_predictions.png")
-
-        lesson.record(
-            probes=results, passes_probes=passed, source=source, checkpoint=str(path),
-            checkpoint_bytes=path.stat().st_size, train_time_s=train_time_s, train_steps=recipe["steps"],
-            recipe=recipe, training_seed=extra["seed"], parameters=model.num_parameters(),
-            mlm_loss=metrics["mlm_loss"], nsp_loss=metrics["nsp_loss"],
-            final_training_eval=extra["final_eval"], plateau_left_at_step=left, negation_learned_at_step=negation,
-            predictions=shown_predictions, probe_predictions=probe_examples,
-            mask_shares={c: {p: v[i] for p, v in shares["parts"].items()} for i, c in enumerate(shares["contexts"])},
-        )
-
-
 def plateau_end(history, metric: str, level: float = 0.6):
     """The first evaluated step at which ``metric`` exceeded ``level`` (None if it never did)."""
     for step, value in zip(*history.metric(metric)):
@@ -351,5 +168,187 @@ def mask_shares(model, tokenizer, lexicon, n: int, seed: int) -> dict:
     return {"contexts": contexts, "parts": parts, "n": n // 2}
 
 
-if __name__ == "__main__":
-    main()
+lesson = Lesson("04_pretraining", __doc__, add_arguments=add_arguments).begin()
+
+args, quick = lesson.args, lesson.quick
+if args.save_shipped and (quick or not args.retrain):
+    raise SystemExit("--save-shipped needs --retrain and cannot be used with --quick")
+tokenizer, lexicon = Tokenizer.from_lexicon(), DEFAULT_LEXICON
+config = BertConfig.preset("tiny", vocab_size=tokenizer.vocab_size)
+
+# %% 1. What pre-training asks. Held-out documents: never trained on.
+heldout = PretrainingCorpus(200 if quick else 2000, seed=lesson.seed, split="heldout", tokenizer=tokenizer)
+example = heldout.fixed_batches(1, 3, RECIPE["mask_prob"], seed=99)[0]
+print("Three pre-training inputs (held-out text). MLM must restore the words in brackets; NSP says "
+      "whether the part after the first [SEP] really follows:\n")
+for ids, labels, is_next in zip(example["input_ids"], example["mlm_labels"], example["nsp_labels"]):
+    words = [tokenizer.id_to_token(int(i)) for i in ids if i != tokenizer.pad_id]
+    shown = [w if labels[k] == IGNORE_INDEX else f"{w}->({tokenizer.id_to_token(int(labels[k]))})"
+             for k, w in enumerate(words)]
+    print(f"  [{'next  ' if is_next else 'random'}] {' '.join(shown)}")
+
+# %% 2. Pre-train (--retrain, --quick) or reuse the shipped checkpoint.
+if args.retrain or quick:
+    recipe = dict(QUICK_RECIPE if quick else RECIPE)
+    if args.steps is not None:
+        recipe["steps"] = args.steps
+    print(f"\nretraining: {recipe['steps']:,} steps of {recipe['batch_size']} sentence pairs "
+          f"(tiny BERT, seed {lesson.seed}); evaluating every {recipe['eval_every']} steps")
+    mp.manual_seed(lesson.seed)  # the initial weights
+    corpus = PretrainingCorpus(recipe["n_documents"], seed=lesson.seed, tokenizer=tokenizer)
+    model = BertForPreTraining(config)
+    history = pretrain(model, corpus, steps=recipe["steps"], batch_size=recipe["batch_size"],
+                       lr=recipe["lr"], mask_prob=recipe["mask_prob"],
+                       warmup_fraction=recipe["warmup_fraction"], weight_decay=recipe["weight_decay"],
+                       betas=recipe["betas"], clip=recipe["clip"], eval_every=recipe["eval_every"],
+                       probe_fn=polarity_probe_fn(tokenizer, n=64 if quick else 256),
+                       log_every=recipe["eval_every"], seed=lesson.seed)
+    # stored with the weights: per-step numbers as means of blocks of steps (480 points for 12,000)
+    history = compact_history(history, block=max(1, recipe["steps"] // 480))
+    command = " ".join(["python -m lessons 4", "--quick" if quick else "--retrain"]
+                       + (["--save-shipped"] if args.save_shipped else [])
+                       + ([f"--steps {args.steps}"] if args.steps is not None else [])
+                       + ([f"--seed {lesson.seed}"] if lesson.seed else []))
+    extra = {"recipe": recipe, "seed": lesson.seed, "command": command,
+             "train_time_s": round(history.time_s[-1], 1), "total_time_s": round(history.total_time_s, 1),
+             "final_eval": history.last_eval, "history": history.to_dict(),
+             "made_on": {"numpy": np.__version__, "python": platform.python_version(),
+                         "cpus": os.cpu_count(), "device": lesson.device,
+                         "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS"),
+                         "date": time.strftime("%Y-%m-%d")}}
+    if args.save_shipped:  # the package-data copy that later lessons and a default run load
+        pretrained_dir().mkdir(parents=True, exist_ok=True)
+        path = pretrained_path(must_exist=False)
+    else:                  # beside the figures; the shipped file is left alone
+        path = lesson.out / f"04_{SHIPPED_NAME}.npz"
+    nbytes = save_checkpoint(model, path, extra=extra)
+    print(f"\nsaved the checkpoint {path} ({nbytes / 1e3:,.0f} KB, + {path.with_suffix('.json').name})")
+    source = "retrained"
+else:
+    model, meta, history = load_shipped_pretrained()
+    extra, path = meta["extra"], pretrained_path()
+    recipe = extra["recipe"]
+    print(f"\nreusing the shipped checkpoint {path.name} ({path.stat().st_size / 1e3:,.0f} KB), trained by "
+          f"`{extra['command']}` (seed {extra['seed']}, {recipe['steps']:,} steps) in "
+          f"{extra['total_time_s']:,.0f} s on {extra['made_on']['date']}. Pass --retrain to train it again.")
+    source = "shipped"
+train_time_s = extra["total_time_s"]
+print(f"model: {model.num_parameters():,} parameters ({config.num_layers} layers, d {config.hidden_size})")
+
+# %% 3. Evaluate now, on held-out text and fresh probe sentences (not those used during training).
+eval_batches = heldout.fixed_batches(2 if quick else 16, 64, recipe["mask_prob"], seed=1)
+metrics = pretraining_metrics(model, eval_batches)
+probe_n = 64 if quick else 1024
+probes = polarity_probe_fn(tokenizer, n=probe_n, seed=1)(model)
+results = {"mlm_accuracy": metrics["mlm_accuracy"], "nsp_accuracy": metrics["nsp_accuracy"],
+           "polarity_seen": probes["probe_seen"], "polarity_unseen": probes["probe_unseen"],
+           "negated_seen": probes["probe_negated_seen"], "negated_unseen": probes["probe_negated_unseen"]}
+bars = {"mlm_accuracy": None, "nsp_accuracy": NSP_THRESHOLD, "polarity_seen": None,
+        "polarity_unseen": THRESHOLD, "negated_seen": THRESHOLD, "negated_unseen": THRESHOLD}
+rows = []
+for name, value in results.items():
+    bar = bars[name]
+    rows.append((name, value, "-" if bar is None else f">= {bar}",
+                 "-" if bar is None else ("pass" if value >= bar else "FAIL")))
+lesson.table(f"held-out evaluation now ({len(eval_batches) * 64} sentence pairs at "
+             f"{recipe['mask_prob']:.0%} masking; {probe_n} probe sentences per context kind; chance 0.5)",
+             rows, headers=["measure", "value", "bar", "verdict"])
+passed = all(value >= bars[name] for name, value in results.items() if bars[name] is not None)
+print("the model passes every probe" if passed else
+      "the model does NOT pass every probe" + (" (expected with --quick: 60 steps learn nothing)"
+                                                 if quick else ""))
+
+# %% 4. Masked-word predictions. Held-out sentences (the previous sentence as context), then probes.
+examples = pick_examples(heldout.documents, lexicon)
+predictions = fill_mask(model, tokenizer, [(context, masked) for context, masked, _ in examples])
+print("\nheld-out sentences, the word hidden by [MASK] and the model's top 3 (probability over all words):")
+shown_predictions = []
+for (context, masked, answer), top in zip(examples, predictions):
+    guesses = ", ".join(f"{w} {p:.2f}" for w, p in top)
+    print(f"  {masked:<52} answer {answer:<10} -> {guesses}")
+    shown_predictions.append({"context": context, "sentence": masked, "answer": answer,
+                              "top3": [[w, p] for w, p in top]})
+
+name, noun = lexicon.names[0], lexicon.domains[0].nouns[0]
+neutral = f"{lexicon.names[1]} {lexicon.domains[0].verbs[0]} the {noun} ."
+unseen = {pol: tokenizer.encode(lexicon.adjectives(pol, seen=False)) for pol in (1, 0)}
+probe_sentences = [(f"{name} {lexicon.cue_verbs_of(pol)[0]} the [MASK] {noun} .", pol) for pol in (1, 0)]
+probe_sentences += [(f"{name} {lexicon.cue_verbs_of(1 - pol)[0]} the {noun} because it is not [MASK] .", pol)
+                    for pol in (1, 0)]
+print(f"\nprobe sentences (second sentence: '{neutral}'): top 3 over all words, then the share of the "
+      f"unseen adjectives' probability on the right polarity:")
+probe_examples = []
+for sentence, pol in probe_sentences:
+    ids, seg = tokenizer.encode_pair(sentence, neutral)
+    probs = mask_probabilities(model, {"input_ids": np.array([ids]), "segment_ids": np.array([seg]),
+                                       "attention_mask": np.ones((1, len(ids)), dtype=bool)},
+                               [ids.index(tokenizer.mask_id)])[0]
+    top = fill_mask(model, tokenizer, [(sentence, neutral)])[0]
+    right = probs[unseen[pol]].sum() / (probs[unseen[1]].sum() + probs[unseen[0]].sum())
+    best_unseen = tokenizer.id_to_token(int(max(unseen[0] + unseen[1], key=lambda i: probs[i])))
+    print(f"  {sentence:<52} wants {'positive' if pol else 'negative'} -> "
+          f"{', '.join(f'{w} {p:.2f}' for w, p in top)}   | unseen: {right:.3f} right, best '{best_unseen}'")
+    probe_examples.append({"sentence": sentence, "polarity": pol, "top3": [[w, p] for w, p in top],
+                           "unseen_right_share": right, "best_unseen": best_unseen})
+
+# %% 5. Figures: losses and probes over training (from the stored history), where the [MASK] mass goes.
+loss_series = {"MLM loss, training": (history.steps, history.losses["mlm_loss"]),
+               "NSP loss, training": (history.steps, history.losses["nsp_loss"])}
+for key, label in (("mlm_loss", "MLM loss, held-out"), ("nsp_loss", "NSP loss, held-out")):
+    loss_series[label] = history.metric(key)
+every = history.settings.get("compacted_every", 1)
+left = plateau_end(history, "probe_unseen")
+negation = plateau_end(history, "probe_negated_unseen")
+vlines = {}
+if left is not None:
+    vlines[f"unseen probe > 0.6 (step {left:,})"] = left
+if negation is not None and negation != left:
+    vlines[f"negation > 0.6 (step {negation:,})"] = negation
+# MLM starts near ln 81 = 4.39 (a uniform guess over the vocabulary): cut it off once it is far below
+cut = history.losses["mlm_loss"][-1] < 1.4
+notes = ([f"training: mean of every {every} steps"] if every > 1 else []) + (
+    [f"MLM starts at {history.losses['mlm_loss'][0]:.1f}, above the top"] if cut else [])
+fig = line_chart(
+    None, loss_series, ylabel="loss (cross-entropy)", log=False, markers=False,
+    styles={"MLM loss, held-out": "dashed", "NSP loss, held-out": "dashed"},
+    colors={"MLM loss, held-out": "#1f77b4", "MLM loss, training": "#1f77b4",
+            "NSP loss, held-out": "#d62728", "NSP loss, training": "#d62728"},
+    hlines={"NSP chance: ln 2 = 0.693": float(np.log(2))}, vlines=vlines, xlabel="training step",
+    ylim=(0.3, 1.6) if cut else None, figsize=(8.0, 4.8),
+    title="Lesson 04: pre-training losses" + (f"\n({'; '.join(notes)})" if notes else ""))
+if cut:
+    fig.axes[0].legend(loc="upper right", bbox_to_anchor=(1.0, 0.84), frameon=False)  # below the labels
+lesson.save_figure(fig, "04_losses.png")
+
+curves = {label: history.metric(key) for key, label in PROBES.items()}
+curves["MLM accuracy (held-out)"] = history.metric("mlm_accuracy")
+curves["NSP accuracy (held-out)"] = history.metric("nsp_accuracy")
+lesson.save_figure(line_chart(
+    None, curves, ylabel="probability of the right polarity / accuracy", log=False, markers=False,
+    styles={PROBES["probe_seen"]: "dotted", PROBES["probe_negated_seen"]: "dotted",
+            "MLM accuracy (held-out)": "dashdot", "NSP accuracy (held-out)": "dashed"},
+    hlines={"chance 0.5": 0.5, "probe bar 0.8": THRESHOLD, "NSP bar 0.65": NSP_THRESHOLD}, vlines=vlines,
+    ylim=(0, 1.04),
+    xlabel="training step", figsize=(8.0, 4.8),
+    title="Lesson 04: probes over pre-training (the plateau at 0.5, then meaning)"),
+    "04_probes.png")
+
+shares = mask_shares(model, tokenizer, lexicon, n=64 if quick else 512, seed=2)
+fig = stacked_bars(list(shares["contexts"]), shares["parts"], totals=False, figsize=(8.0, 4.2),
+                   ylabel="probability at the [MASK] (mean)", xlabel="probe context",
+                   title=f"Lesson 04: what the model puts at the [MASK] of a probe ({shares['n']} each)")
+fig.axes[0].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)  # beside the bars
+lesson.save_figure(fig, "04_predictions.png")
+
+lesson.record(
+    probes=results, passes_probes=passed, source=source, checkpoint=str(path),
+    checkpoint_bytes=path.stat().st_size, train_time_s=train_time_s, train_steps=recipe["steps"],
+    recipe=recipe, training_seed=extra["seed"], parameters=model.num_parameters(),
+    mlm_loss=metrics["mlm_loss"], nsp_loss=metrics["nsp_loss"],
+    final_training_eval=extra["final_eval"], plateau_left_at_step=left, negation_learned_at_step=negation,
+    predictions=shown_predictions, probe_predictions=probe_examples,
+    mask_shares={c: {p: v[i] for p, v in shares["parts"].items()} for i, c in enumerate(shares["contexts"])},
+)
+
+# %%
+lesson.end()

@@ -79,225 +79,224 @@ METRIC_NAMES = {"accuracy": "accuracy", "f1": "span F1", "rougeL": "ROUGE-L F"}
 STARTS = ("pre-trained", "from scratch")
 
 
-def main(argv=None):
-    with Lesson("05_finetuning", __doc__, argv, add_arguments=add_checkpoint_argument) as lesson:
-        quick = lesson.quick
-        plan = {  # task: (training steps, seeds, evaluations during training, split the curves are drawn on)
-            "sentiment": (30 if quick else 400, 2 if quick else 3, 3 if quick else 8, "test"),
-            "pair": (30 if quick else 400, 2 if quick else 3, 3 if quick else 8, "test"),
-            "contrast": (30 if quick else 400, 1, 3 if quick else 8, "test"),
-            "qa": (30 if quick else 400, 1, 3 if quick else 8, "dev"),
-            "summarization": (30 if quick else 400, 1, 2 if quick else 5, "dev"),
-        }
-        sizes = dict(n_train=200, n_dev=32, n_test=64) if quick else {}
-        batch_size, lr = 32, 1e-3
+lesson = Lesson("05_finetuning", __doc__, add_arguments=add_checkpoint_argument).begin()
 
-        # %% 1. The starting point: the encoder that pre-training left (lesson 04).
-        pretrained, meta, source = pretrained_model(lesson.args.checkpoint)
-        config = pretrained.bert.config
-        extra = meta.get("extra") or {}
-        probes = extra.get("final_eval") or extra.get("probes") or {}
-        print(f"pre-trained model: {source}; {pretrained.bert.num_parameters():,} encoder parameters "
-              f"(d {config.hidden_size}, {config.num_layers} layers)")
-        if probes:
-            print("what it learned (held-out, lesson 04): " + ", ".join(
-                f"{k} {v:.3f}" for k, v in probes.items() if isinstance(v, float)))
+quick = lesson.quick
+plan = {  # task: (training steps, seeds, evaluations during training, split the curves are drawn on)
+    "sentiment": (30 if quick else 400, 2 if quick else 3, 3 if quick else 8, "test"),
+    "pair": (30 if quick else 400, 2 if quick else 3, 3 if quick else 8, "test"),
+    "contrast": (30 if quick else 400, 1, 3 if quick else 8, "test"),
+    "qa": (30 if quick else 400, 1, 3 if quick else 8, "dev"),
+    "summarization": (30 if quick else 400, 1, 2 if quick else 5, "dev"),
+}
+sizes = dict(n_train=200, n_dev=32, n_test=64) if quick else {}
+batch_size, lr = 32, 1e-3
 
-        # %% 2. Fine-tune every task twice per seed: from the pre-trained encoder and from scratch.
-        # Same architecture, same head, same data, same steps and learning rate; only the
-        # encoder's starting weights differ. The classification curves are drawn on the test set,
-        # because only it holds unseen adjectives; nothing (steps, learning rate) is chosen from
-        # them. qa and summarization draw theirs on the dev set.
-        runs = {}  # (task, start) -> list of {"test": metrics, "history": History, "model": last model}
-        tasks = {}
-        for name, (steps, seeds, n_evals, curve_split) in plan.items():
-            task = tasks[name] = load_task(name, seed=lesson.seed, **sizes)
-            print(f"\n{name}: {task.description} ({len(task.train)} training examples, {steps} steps x {batch_size})")
-            for k in range(seeds):
-                seed = lesson.seed + k
-                for start in STARTS:
-                    mp.manual_seed(seed)  # the same head (and, from scratch, encoder) for both starts
-                    model = task_model(task, pretrained if start == "pre-trained" else None, config=config)
-                    history = finetune(model, task, steps=steps, batch_size=batch_size, lr=lr, seed=seed,
-                                       eval_every=max(1, steps // n_evals), eval_split=curve_split, quiet=True)
-                    test = evaluate(model, task, "test")
-                    runs.setdefault((name, start), []).append({"test": test, "history": history, "model": model})
-                    shown = "  ".join(f"{m} {v:.3f}" for m, v in test.items() if m != "loss")
-                    print(f"  seed {seed}  {start:<12}  {shown}  ({history.total_time_s:.1f} s, "
-                          f"{1e3 * history.time_s[-1] / steps:.1f} ms/step)", flush=True)
+# %% 1. The starting point: the encoder that pre-training left (lesson 04).
+pretrained, meta, source = pretrained_model(lesson.args.checkpoint)
+config = pretrained.bert.config
+extra = meta.get("extra") or {}
+probes = extra.get("final_eval") or extra.get("probes") or {}
+print(f"pre-trained model: {source}; {pretrained.bert.num_parameters():,} encoder parameters "
+      f"(d {config.hidden_size}, {config.num_layers} layers)")
+if probes:
+    print("what it learned (held-out, lesson 04): " + ", ".join(
+        f"{k} {v:.3f}" for k, v in probes.items() if isinstance(v, float)))
 
-        def scores(name, start, metric=None):
-            return np.array([run["test"][metric or METRICS[name]] for run in runs[(name, start)]])
+# %% 2. Fine-tune every task twice per seed: from the pre-trained encoder and from scratch.
+# Same architecture, same head, same data, same steps and learning rate; only the
+# encoder's starting weights differ. The classification curves are drawn on the test set,
+# because only it holds unseen adjectives; nothing (steps, learning rate) is chosen from
+# them. qa and summarization draw theirs on the dev set.
+runs = {}  # (task, start) -> list of {"test": metrics, "history": History, "model": last model}
+tasks = {}
+for name, (steps, seeds, n_evals, curve_split) in plan.items():
+    task = tasks[name] = load_task(name, seed=lesson.seed, **sizes)
+    print(f"\n{name}: {task.description} ({len(task.train)} training examples, {steps} steps x {batch_size})")
+    for k in range(seeds):
+        seed = lesson.seed + k
+        for start in STARTS:
+            mp.manual_seed(seed)  # the same head (and, from scratch, encoder) for both starts
+            model = task_model(task, pretrained if start == "pre-trained" else None, config=config)
+            history = finetune(model, task, steps=steps, batch_size=batch_size, lr=lr, seed=seed,
+                               eval_every=max(1, steps // n_evals), eval_split=curve_split, quiet=True)
+            test = evaluate(model, task, "test")
+            runs.setdefault((name, start), []).append({"test": test, "history": history, "model": model})
+            shown = "  ".join(f"{m} {v:.3f}" for m, v in test.items() if m != "loss")
+            print(f"  seed {seed}  {start:<12}  {shown}  ({history.total_time_s:.1f} s, "
+                  f"{1e3 * history.time_s[-1] / steps:.1f} ms/step)", flush=True)
 
-        # %% 3. The scores: mean (and spread) over seeds, pre-trained against scratch.
-        rows, pretrained_vs_scratch, details = [], {}, {}
-        for name in plan:
-            a, b = scores(name, "pre-trained"), scores(name, "from scratch")
-            pretrained_vs_scratch[name] = {"pretrained": float(a.mean()), "scratch": float(b.mean())}
-            details[name] = {"metric": METRICS[name], "seeds": len(a), "steps": plan[name][0],
-                             "pretrained_by_seed": a, "scratch_by_seed": b,
-                             "pretrained_std": float(a.std()), "scratch_std": float(b.std()),
-                             "gain_points": float(100 * (a.mean() - b.mean()))}
-            rows.append((name, METRIC_NAMES[METRICS[name]], len(a), float(a.mean()), float(a.std()),
-                         float(b.mean()), float(b.std()), float(100 * (a.mean() - b.mean()))))
-        lesson.table("test scores after fine-tuning (mean and std over seeds)", rows,
-                     headers=["task", "metric", "seeds", "pre-trained", "std", "scratch", "std",
-                              "gain (points)"])
-        lesson.table("qa and summarization, every metric (one seed)",
-                     [(name, start, *(float(scores(name, start, m).mean()) if m in runs[(name, start)][0]["test"]
-                                      else "-" for m in ("exact_match", "f1", "rouge1", "rougeL")))
-                      for name in ("qa", "summarization") for start in STARTS],
-                     headers=["task", "start", "exact match", "span F1", "ROUGE-1 F", "ROUGE-L F"])
-        secondary = {name: {f"{s}_{m}": float(scores(name, s, m).mean()) for s in ("pre-trained", "from scratch")
-                            for m in metrics}
-                     for name, metrics in (("qa", ("exact_match", "f1")), ("summarization", ("rouge1", "rougeL",
-                                                                                             "exact_match")))}
+def scores(name, start, metric=None):
+    return np.array([run["test"][metric or METRICS[name]] for run in runs[(name, start)]])
 
-        # %% 4. Where the gain comes from: adjectives the labelled data never showed.
-        classification = [name for name in plan if tasks[name].kind == "classification"]
-        split_rows, seen_unseen = [], {}
-        for name in classification:
-            seen_unseen[name] = {}
-            for start in STARTS:
-                seen, unseen = scores(name, start, "accuracy_seen"), scores(name, start, "accuracy_unseen")
-                seen_unseen[name][start] = {"seen": float(seen.mean()), "unseen": float(unseen.mean()),
-                                            "seen_std": float(seen.std()), "unseen_std": float(unseen.std())}
-                split_rows.append((name, start, float(seen.mean()), float(unseen.mean())))
-        lesson.table("test accuracy on seen adjectives (in the labelled training set) and unseen ones "
-                     "(only in pre-training text)", split_rows,
-                     headers=["task", "start", "seen", "unseen"])
+# %% 3. The scores: mean (and spread) over seeds, pre-trained against scratch.
+rows, pretrained_vs_scratch, details = [], {}, {}
+for name in plan:
+    a, b = scores(name, "pre-trained"), scores(name, "from scratch")
+    pretrained_vs_scratch[name] = {"pretrained": float(a.mean()), "scratch": float(b.mean())}
+    details[name] = {"metric": METRICS[name], "seeds": len(a), "steps": plan[name][0],
+                     "pretrained_by_seed": a, "scratch_by_seed": b,
+                     "pretrained_std": float(a.std()), "scratch_std": float(b.std()),
+                     "gain_points": float(100 * (a.mean() - b.mean()))}
+    rows.append((name, METRIC_NAMES[METRICS[name]], len(a), float(a.mean()), float(a.std()),
+                 float(b.mean()), float(b.std()), float(100 * (a.mean() - b.mean()))))
+lesson.table("test scores after fine-tuning (mean and std over seeds)", rows,
+             headers=["task", "metric", "seeds", "pre-trained", "std", "scratch", "std",
+                      "gain (points)"])
+lesson.table("qa and summarization, every metric (one seed)",
+             [(name, start, *(float(scores(name, start, m).mean()) if m in runs[(name, start)][0]["test"]
+                              else "-" for m in ("exact_match", "f1", "rouge1", "rougeL")))
+              for name in ("qa", "summarization") for start in STARTS],
+             headers=["task", "start", "exact match", "span F1", "ROUGE-1 F", "ROUGE-L F"])
+secondary = {name: {f"{s}_{m}": float(scores(name, s, m).mean()) for s in ("pre-trained", "from scratch")
+                    for m in metrics}
+             for name, metrics in (("qa", ("exact_match", "f1")), ("summarization", ("rouge1", "rougeL",
+                                                                                     "exact_match")))}
 
-        # A few unseen-adjective test sentences: what each model (first seed) answers.
-        task = tasks["sentiment"]
-        unseen_index = np.flatnonzero(~task.test.seen)
-        answers = {start: predict(runs[("sentiment", start)][0]["model"], task, "test") for start in STARTS}
-        examples = []
-        for i in unseen_index[:6]:
-            example = task.test[i]
-            examples.append((" ".join(example.text_a), task.label_names[example.label],
-                             task.label_names[answers["pre-trained"][i]], task.label_names[answers["from scratch"][i]]))
-        lesson.table("sentiment test sentences with unseen adjectives (first seed)", examples,
-                     headers=["sentence", "label", "pre-trained says", "scratch says"])
+# %% 4. Where the gain comes from: adjectives the labelled data never showed.
+classification = [name for name in plan if tasks[name].kind == "classification"]
+split_rows, seen_unseen = [], {}
+for name in classification:
+    seen_unseen[name] = {}
+    for start in STARTS:
+        seen, unseen = scores(name, start, "accuracy_seen"), scores(name, start, "accuracy_unseen")
+        seen_unseen[name][start] = {"seen": float(seen.mean()), "unseen": float(unseen.mean()),
+                                    "seen_std": float(seen.std()), "unseen_std": float(unseen.std())}
+        split_rows.append((name, start, float(seen.mean()), float(unseen.mean())))
+lesson.table("test accuracy on seen adjectives (in the labelled training set) and unseen ones "
+             "(only in pre-training text)", split_rows,
+             headers=["task", "start", "seen", "unseen"])
 
-        # What the pre-trained qa and summarization models produce (first seed).
-        qa_task, summary_task = tasks["qa"], tasks["summarization"]
-        spans = predict(runs[("qa", "pre-trained")][0]["model"], qa_task, "test")
-        qa_rows = []
-        for i in range(4):
-            example, batch = qa_task.test[i], qa_task.collate([qa_task.test[i]])
-            s, e = spans[i]
-            qa_rows.append((" ".join(example.question), " ".join(example.answer),
-                            qa_task.tokenizer.decode(batch["input_ids"][0][s:e + 1])))
-        lesson.table("qa: questions, gold answers and the pre-trained model's spans", qa_rows,
-                     headers=["question", "gold", "predicted"])
-        summaries = {start: predict(runs[("summarization", start)][0]["model"], summary_task, "test")
-                     for start in STARTS}
-        summary_rows = [(" ".join(summary_task.test[i].summary),
-                         *(summary_task.tokenizer.decode(summaries[s][i], skip_special_tokens=True) for s in STARTS))
-                        for i in range(4)]
-        lesson.table("summarization: reference and generated summaries", summary_rows,
-                     headers=["reference", "pre-trained", "scratch"])
+# A few unseen-adjective test sentences: what each model (first seed) answers.
+task = tasks["sentiment"]
+unseen_index = np.flatnonzero(~task.test.seen)
+answers = {start: predict(runs[("sentiment", start)][0]["model"], task, "test") for start in STARTS}
+examples = []
+for i in unseen_index[:6]:
+    example = task.test[i]
+    examples.append((" ".join(example.text_a), task.label_names[example.label],
+                     task.label_names[answers["pre-trained"][i]], task.label_names[answers["from scratch"][i]]))
+lesson.table("sentiment test sentences with unseen adjectives (first seed)", examples,
+             headers=["sentence", "label", "pre-trained says", "scratch says"])
 
-        # %% 5. Where pre-training costs: words the language treats as interchangeable.
-        # Nouns of one topic occur in the same contexts, so masked-LM training gives them nearly
-        # the same embedding. A summary must copy the exact noun: the pre-trained model has to
-        # pull them apart again, and in 400 steps it has not finished.
-        lexicon = DEFAULT_LEXICON  # the words every task here is made of
-        table = pretrained.bert.embeddings.token.weight.numpy()
-        similarity = embedding_similarity(table, summary_task.tokenizer, lexicon)
-        lesson.table("pre-trained token embeddings: mean cosine similarity within word groups",
-                     [(group, value) for group, value in similarity.items()], headers=["pair of words", "cosine"])
-        summary_errors = {start: summary_slot_errors(summary_task, summaries[start], lexicon) for start in STARTS}
-        lesson.table(f"summarization test errors by slot (of {len(summary_task.test)} summaries)",
-                     [(start, *errors.values()) for start, errors in summary_errors.items()],
-                     headers=["start", *next(iter(summary_errors.values()))])
+# What the pre-trained qa and summarization models produce (first seed).
+qa_task, summary_task = tasks["qa"], tasks["summarization"]
+spans = predict(runs[("qa", "pre-trained")][0]["model"], qa_task, "test")
+qa_rows = []
+for i in range(4):
+    example, batch = qa_task.test[i], qa_task.collate([qa_task.test[i]])
+    s, e = spans[i]
+    qa_rows.append((" ".join(example.question), " ".join(example.answer),
+                    qa_task.tokenizer.decode(batch["input_ids"][0][s:e + 1])))
+lesson.table("qa: questions, gold answers and the pre-trained model's spans", qa_rows,
+             headers=["question", "gold", "predicted"])
+summaries = {start: predict(runs[("summarization", start)][0]["model"], summary_task, "test")
+             for start in STARTS}
+summary_rows = [(" ".join(summary_task.test[i].summary),
+                 *(summary_task.tokenizer.decode(summaries[s][i], skip_special_tokens=True) for s in STARTS))
+                for i in range(4)]
+lesson.table("summarization: reference and generated summaries", summary_rows,
+             headers=["reference", "pre-trained", "scratch"])
 
-        # %% 6. Did pre-training pay? The claim of the issue, checked on the numbers above.
-        claims = {name: details[name]["gain_points"] > 5.0 for name in ("sentiment", "pair")}
-        for name, holds in claims.items():
-            print(f"claim: on {name}, pre-training beats scratch by > 5 points (mean of {details[name]['seeds']} "
-                  f"seeds): {details[name]['gain_points']:+.1f} points -> {'holds' if holds else 'DOES NOT HOLD'}")
+# %% 5. Where pre-training costs: words the language treats as interchangeable.
+# Nouns of one topic occur in the same contexts, so masked-LM training gives them nearly
+# the same embedding. A summary must copy the exact noun: the pre-trained model has to
+# pull them apart again, and in 400 steps it has not finished.
+lexicon = DEFAULT_LEXICON  # the words every task here is made of
+table = pretrained.bert.embeddings.token.weight.numpy()
+similarity = embedding_similarity(table, summary_task.tokenizer, lexicon)
+lesson.table("pre-trained token embeddings: mean cosine similarity within word groups",
+             [(group, value) for group, value in similarity.items()], headers=["pair of words", "cosine"])
+summary_errors = {start: summary_slot_errors(summary_task, summaries[start], lexicon) for start in STARTS}
+lesson.table(f"summarization test errors by slot (of {len(summary_task.test)} summaries)",
+             [(start, *errors.values()) for start, errors in summary_errors.items()],
+             headers=["start", *next(iter(summary_errors.values()))])
 
-        # %% 7. Figures: learning curves, scores, seen / unseen.
-        colors = {"pre-trained": "#0072B2", "from scratch": "#E69F00"}
+# %% 6. Did pre-training pay? The claim of the issue, checked on the numbers above.
+claims = {name: details[name]["gain_points"] > 5.0 for name in ("sentiment", "pair")}
+for name, holds in claims.items():
+    print(f"claim: on {name}, pre-training beats scratch by > 5 points (mean of {details[name]['seeds']} "
+          f"seeds): {details[name]['gain_points']:+.1f} points -> {'holds' if holds else 'DOES NOT HOLD'}")
 
-        def mean_curve(name, start, metric):
-            histories = [run["history"] for run in runs[(name, start)]]
-            steps = histories[0].metric(metric)[0]
-            return steps, np.mean([h.metric(metric)[1] for h in histories], axis=0)
+# %% 7. Figures: learning curves, scores, seen / unseen.
+colors = {"pre-trained": "#0072B2", "from scratch": "#E69F00"}
 
-        panels = []
-        for name in plan:
-            series, styles, line_colors = {}, {}, {}
-            parts = (("unseen", "accuracy_unseen"), ("seen", "accuracy_seen")) if name in classification \
-                else ((None, METRICS[name]),)
-            for start in STARTS:
-                for part, metric in parts:
-                    label = f"{start}" + (f", {part}" if part else "")
-                    series[label] = mean_curve(name, start, metric)
-                    styles[label] = "dashed" if part == "seen" else "solid"
-                    line_colors[label] = colors[start]
-            seeds = plan[name][1]
-            panels.append(dict(series=series, styles=styles, colors=line_colors, log=False, xlabel="step",
-                               ylabel=f"{plan[name][3]} {METRIC_NAMES[METRICS[name]]}" + (
-                                   " (seen / unseen adj.)" if name in classification else ""),
-                               title=f"{name} ({f'mean of {seeds} seeds' if seeds > 1 else 'one seed'})"))
-        loss = {start: np.mean([run["history"].losses["loss"] for run in runs[("sentiment", start)]], axis=0)
-                for start in STARTS}
-        window = max(1, len(loss["pre-trained"]) // 25)
-        panels.append(dict(x=np.arange(1, len(loss["pre-trained"]) + 1), log=True, xlabel="step",
-                           series={s: moving_average(v, window) for s, v in loss.items()},
-                           colors=colors, ylabel="training loss (log)",
-                           title=f"sentiment training loss (mean of {window} steps)"))
-        lesson.save_figure(line_panels(panels, "Lesson 05: fine-tuning from the pre-trained encoder vs from "
-                                       "scratch (blue: pre-trained, orange: scratch)", ncols=3),
-                           "05_curves.png")
+def mean_curve(name, start, metric):
+    histories = [run["history"] for run in runs[(name, start)]]
+    steps = histories[0].metric(metric)[0]
+    return steps, np.mean([h.metric(metric)[1] for h in histories], axis=0)
 
-        labels = [f"{name}\n({METRIC_NAMES[METRICS[name]]})" for name in plan]
-        lesson.save_figure(score_bars(
-            labels, {s: [np.mean(scores(n, s)) for n in plan] for s in STARTS},
-            errors={s: [np.std(scores(n, s)) if plan[n][1] > 1 else np.nan for n in plan] for s in STARTS},
-            ylabel="test score (error bar: std over seeds)", ylim=(0, 1.1),
-            hlines={"chance for the classification tasks": 0.5},
-            title="Lesson 05: pre-training pays where the labelled data is missing something"), "05_scores.png")
+panels = []
+for name in plan:
+    series, styles, line_colors = {}, {}, {}
+    parts = (("unseen", "accuracy_unseen"), ("seen", "accuracy_seen")) if name in classification \
+        else ((None, METRICS[name]),)
+    for start in STARTS:
+        for part, metric in parts:
+            label = f"{start}" + (f", {part}" if part else "")
+            series[label] = mean_curve(name, start, metric)
+            styles[label] = "dashed" if part == "seen" else "solid"
+            line_colors[label] = colors[start]
+    seeds = plan[name][1]
+    panels.append(dict(series=series, styles=styles, colors=line_colors, log=False, xlabel="step",
+                       ylabel=f"{plan[name][3]} {METRIC_NAMES[METRICS[name]]}" + (
+                           " (seen / unseen adj.)" if name in classification else ""),
+                       title=f"{name} ({f'mean of {seeds} seeds' if seeds > 1 else 'one seed'})"))
+loss = {start: np.mean([run["history"].losses["loss"] for run in runs[("sentiment", start)]], axis=0)
+        for start in STARTS}
+window = max(1, len(loss["pre-trained"]) // 25)
+panels.append(dict(x=np.arange(1, len(loss["pre-trained"]) + 1), log=True, xlabel="step",
+                   series={s: moving_average(v, window) for s, v in loss.items()},
+                   colors=colors, ylabel="training loss (log)",
+                   title=f"sentiment training loss (mean of {window} steps)"))
+lesson.save_figure(line_panels(panels, "Lesson 05: fine-tuning from the pre-trained encoder vs from "
+                               "scratch (blue: pre-trained, orange: scratch)", ncols=3),
+                   "05_curves.png")
 
-        split_labels = [f"{name}\n{part} adj." for name in classification for part in ("seen", "unseen")]
-        lesson.save_figure(score_bars(
-            split_labels,
-            {s: [seen_unseen[n][s][p] for n in classification for p in ("seen", "unseen")] for s in STARTS},
-            errors={s: [seen_unseen[n][s][f"{p}_std"] if plan[n][1] > 1 else np.nan
-                        for n in classification for p in ("seen", "unseen")] for s in STARTS},
-            ylabel="test accuracy", ylim=(0, 1.1), hlines={"chance": 0.5},
-            title="Lesson 05: adjectives seen in training vs only in pre-training text"), "05_seen_unseen.png")
+labels = [f"{name}\n({METRIC_NAMES[METRICS[name]]})" for name in plan]
+lesson.save_figure(score_bars(
+    labels, {s: [np.mean(scores(n, s)) for n in plan] for s in STARTS},
+    errors={s: [np.std(scores(n, s)) if plan[n][1] > 1 else np.nan for n in plan] for s in STARTS},
+    ylabel="test score (error bar: std over seeds)", ylim=(0, 1.1),
+    hlines={"chance for the classification tasks": 0.5},
+    title="Lesson 05: pre-training pays where the labelled data is missing something"), "05_scores.png")
 
-        lesson.record(
-            pretrained_vs_scratch=pretrained_vs_scratch,
-            pretrained_vs_scratch_details=details,
-            metrics={name: METRICS[name] for name in plan},
-            qa_and_summarization_all_metrics=secondary,
-            seen_unseen=seen_unseen,
-            claim_pretraining_beats_scratch_by_5_points=claims,
-            checkpoint=source,
-            steps={name: p[0] for name, p in plan.items()},
-            seeds={name: p[1] for name, p in plan.items()},
-            batch_size=batch_size, learning_rate=lr,
-            train_examples={name: len(t.train) for name, t in tasks.items()},
-            test_examples={name: len(t.test) for name, t in tasks.items()},
-            ms_per_step={f"{name} {start}": float(np.mean([1e3 * r["history"].time_s[-1] / plan[name][0]
-                                                           for r in runs[(name, start)]]))
-                         for name, start in runs},
-            curves={f"{name} {start}": {m: list(mean_curve(name, start, m)[1])
-                                        for m in ([METRICS[name]] if name not in classification
-                                                  else ["accuracy_seen", "accuracy_unseen"])}
-                    for name, start in runs},
-            curve_steps={name: runs[(name, "pre-trained")][0]["history"].metric(METRICS[name])[0] for name in plan},
-            token_embedding_cosine=similarity,
-            summarization_errors=summary_errors,
-            unseen_examples=[list(r) for r in examples],
-            qa_examples=[list(r) for r in qa_rows],
-            summary_examples=[list(r) for r in summary_rows],
-        )
+split_labels = [f"{name}\n{part} adj." for name in classification for part in ("seen", "unseen")]
+lesson.save_figure(score_bars(
+    split_labels,
+    {s: [seen_unseen[n][s][p] for n in classification for p in ("seen", "unseen")] for s in STARTS},
+    errors={s: [seen_unseen[n][s][f"{p}_std"] if plan[n][1] > 1 else np.nan
+                for n in classification for p in ("seen", "unseen")] for s in STARTS},
+    ylabel="test accuracy", ylim=(0, 1.1), hlines={"chance": 0.5},
+    title="Lesson 05: adjectives seen in training vs only in pre-training text"), "05_seen_unseen.png")
 
+lesson.record(
+    pretrained_vs_scratch=pretrained_vs_scratch,
+    pretrained_vs_scratch_details=details,
+    metrics={name: METRICS[name] for name in plan},
+    qa_and_summarization_all_metrics=secondary,
+    seen_unseen=seen_unseen,
+    claim_pretraining_beats_scratch_by_5_points=claims,
+    checkpoint=source,
+    steps={name: p[0] for name, p in plan.items()},
+    seeds={name: p[1] for name, p in plan.items()},
+    batch_size=batch_size, learning_rate=lr,
+    train_examples={name: len(t.train) for name, t in tasks.items()},
+    test_examples={name: len(t.test) for name, t in tasks.items()},
+    ms_per_step={f"{name} {start}": float(np.mean([1e3 * r["history"].time_s[-1] / plan[name][0]
+                                                   for r in runs[(name, start)]]))
+                 for name, start in runs},
+    curves={f"{name} {start}": {m: list(mean_curve(name, start, m)[1])
+                                for m in ([METRICS[name]] if name not in classification
+                                          else ["accuracy_seen", "accuracy_unseen"])}
+            for name, start in runs},
+    curve_steps={name: runs[(name, "pre-trained")][0]["history"].metric(METRICS[name])[0] for name in plan},
+    token_embedding_cosine=similarity,
+    summarization_errors=summary_errors,
+    unseen_examples=[list(r) for r in examples],
+    qa_examples=[list(r) for r in qa_rows],
+    summary_examples=[list(r) for r in summary_rows],
+)
 
-if __name__ == "__main__":
-    main()
+# %%
+lesson.end()

@@ -81,228 +81,229 @@ from minipeft.viz.tradeoffs import gradient_flow
 TASKS = ("sentiment", "pair", "contrast", "qa", "summarization")
 
 
-def main(argv=None):
-    with Lesson("07_adapters", __doc__, argv, add_arguments=add_checkpoint_argument) as lesson:
-        quick = lesson.quick
-        bottleneck = 4                                   # m: 2.6% of the parameters train at d = 64
-        lr = {"adapter": 1e-2, "full": 1e-3}
-        batch_size = 32
-        steps = ({task: 12 for task in TASKS} if quick else
-                 {"sentiment": 400, "pair": 1000, "contrast": 400, "qa": 400, "summarization": 400})
-        seeds = {task: ([0] if quick or task not in ("sentiment", "pair") else [0, 1, 2]) for task in TASKS}
-        sizes = dict(n_train=64, n_dev=32, n_test=64) if quick else {}
-        adapter_config = AdapterConfig(bottleneck=bottleneck)
+lesson = Lesson("07_adapters", __doc__, add_arguments=add_checkpoint_argument).begin()
 
-        # %% 0. The pre-trained model (lesson 04) and held-out pre-training text to test it on.
-        base, meta, source = pretrained_model(lesson.args.checkpoint)
-        base_state = base.state_dict()                   # every run starts from a fresh copy of these weights
+quick = lesson.quick
+bottleneck = 4                                   # m: 2.6% of the parameters train at d = 64
+lr = {"adapter": 1e-2, "full": 1e-3}
+batch_size = 32
+steps = ({task: 12 for task in TASKS} if quick else
+         {"sentiment": 400, "pair": 1000, "contrast": 400, "qa": 400, "summarization": 400})
+seeds = {task: ([0] if quick or task not in ("sentiment", "pair") else [0, 1, 2]) for task in TASKS}
+sizes = dict(n_train=64, n_dev=32, n_test=64) if quick else {}
+adapter_config = AdapterConfig(bottleneck=bottleneck)
 
-        def fresh():
-            model = mp.nn.BertForPreTraining(base.bert.config)
-            model.load_state_dict(base_state)
-            return model
+# %% 0. The pre-trained model (lesson 04) and held-out pre-training text to test it on.
+base, meta, source = pretrained_model(lesson.args.checkpoint)
+base_state = base.state_dict()                   # every run starts from a fresh copy of these weights
 
-        corpus_seed = int((meta.get("extra") or {}).get("seed", 0) or 0)
-        heldout = PretrainingCorpus(40 if quick else 300, seed=corpus_seed, split="heldout",
-                                    tokenizer=None).fixed_batches(2 if quick else 8, 64, mask_prob=0.25)
+def fresh():
+    model = mp.nn.BertForPreTraining(base.bert.config)
+    model.load_state_dict(base_state)
+    return model
 
-        def mlm_accuracy(pretraining_model):
-            return pretraining_metrics(pretraining_model, heldout)["mlm_accuracy"]
+corpus_seed = int((meta.get("extra") or {}).get("seed", 0) or 0)
+heldout = PretrainingCorpus(40 if quick else 300, seed=corpus_seed, split="heldout",
+                            tokenizer=None).fixed_batches(2 if quick else 8, 64, mask_prob=0.25)
 
-        print(f"pre-trained model: {source}; {base.num_parameters():,} parameters "
-              f"(d = {base.bert.config.hidden_size}, {base.bert.config.num_layers} layers)")
-        tasks = {name: load_task(name, seed=0, **sizes) for name in TASKS}
+def mlm_accuracy(pretraining_model):
+    return pretraining_metrics(pretraining_model, heldout)["mlm_accuracy"]
 
-        # %% 1. Plug in: add an adapter to a sentiment classifier and print one encoder layer.
-        task = tasks["sentiment"]
-        pretrained = fresh()
-        model = shared_task_model(pretrained, task, seed=lesson.seed)
-        probe = next(task.batches("test", 64))
-        probe_batch = to_device(probe, model_device(model))
+print(f"pre-trained model: {source}; {base.num_parameters():,} parameters "
+      f"(d = {base.bert.config.hidden_size}, {base.bert.config.num_layers} layers)")
+tasks = {name: load_task(name, seed=0, **sizes) for name in TASKS}
 
-        def outputs(m, pt):
-            with evaluation_mode(m):
-                logits = m(probe_batch["input_ids"], probe_batch["segment_ids"], probe_batch["attention_mask"])
-                mlm = pt(probe_batch["input_ids"], probe_batch["segment_ids"], probe_batch["attention_mask"])
-            return logits["logits"].numpy(), mlm["mlm_logits"].numpy()
+# %% 1. Plug in: add an adapter to a sentiment classifier and print one encoder layer.
+task = tasks["sentiment"]
+pretrained = fresh()
+model = shared_task_model(pretrained, task, seed=lesson.seed)
+probe = next(task.batches("test", 64))
+probe_batch = to_device(probe, model_device(model))
 
-        before = outputs(model, pretrained)
-        add_adapter(model, "sentiment", adapter_config)
-        print("\none encoder layer after add_adapter (weights held by each module, and whether they train):\n")
-        print(describe_trainable(model.bert.layers[0]))
-        print("\nthe same layer as the module tree prints it:\n")
-        print(model.bert.layers[0])
-        print()
-        trainable_text = print_trainable_parameters(model)
+def outputs(m, pt):
+    with evaluation_mode(m):
+        logits = m(probe_batch["input_ids"], probe_batch["segment_ids"], probe_batch["attention_mask"])
+        mlm = pt(probe_batch["input_ids"], probe_batch["segment_ids"], probe_batch["attention_mask"])
+    return logits["logits"].numpy(), mlm["mlm_logits"].numpy()
 
-        # %% 2. Identity at init: W_up = 0, so the adapter adds exactly nothing.
-        after = outputs(model, pretrained)
-        identity_diff = max(float(np.abs(a - b).max()) for a, b in zip(before, after))
-        houlsby_base = fresh()                            # Houlsby's init: both projections ~ N(0, 0.01)
-        houlsby = shared_task_model(houlsby_base, task, seed=lesson.seed)
-        houlsby_before = outputs(houlsby, houlsby_base)
-        add_adapter(houlsby, "houlsby", AdapterConfig(bottleneck=bottleneck, up_init="normal", down_init="normal",
-                                                      init_std=1e-2))
-        houlsby_after = outputs(houlsby, houlsby_base)
-        near_identity_diff = max(float(np.abs(a - b).max()) for a, b in zip(houlsby_before, houlsby_after))
-        lesson.table("identity at init: largest |output after add_adapter - output before| (64 test sentences)",
-                     [("W_up = 0, W_down Xavier (minipeft's default)", identity_diff,
-                       "bit-identical" if identity_diff == 0.0 else "differs"),
-                      ("W_up, W_down ~ N(0, 0.01) (Houlsby's init)", near_identity_diff, "near-identity")],
-                     headers=["adapter init", "max |difference| (logits and MLM logits)", ""])
+before = outputs(model, pretrained)
+add_adapter(model, "sentiment", adapter_config)
+print("\none encoder layer after add_adapter (weights held by each module, and whether they train):\n")
+print(describe_trainable(model.bert.layers[0]))
+print("\nthe same layer as the module tree prints it:\n")
+print(model.bert.layers[0])
+print()
+trainable_text = print_trainable_parameters(model)
 
-        # %% 3. Gradient flow: one full fine-tuning step beside one adapter step, on the same batch.
-        batch = next(task.batches("train", batch_size, shuffle=True, rng=np.random.default_rng(lesson.seed)))
-        full_model = shared_task_model(fresh(), task, seed=lesson.seed)
-        choose_trainable(full_model, "full")
-        with count_gemms() as full_count:
-            full_norms = gradient_norms(full_model, task, batch)
-        with count_gemms() as adapter_count:
-            adapter_norms = gradient_norms(model, task, batch)
-        rows = list(adapter_norms)
-        lesson.save_figure(gradient_flow(
-            {"full fine-tuning (every weight trains)": full_norms,
-             f"adapters, m = {bottleneck} (base frozen)": adapter_norms},
-            rows, groups=[layer_of(r) for r in rows],
-            notes={**{r: "unused by the mean-pooled head" for r in rows if r.startswith("bert.pooler")},
-                   **{r: "its gradient passes through W_up = 0 (first step only)" for r in rows
-                      if ".down." in r}},
-            title="Lesson 07: gradient norm per weight tensor, one training step on the same sentiment batch"),
-            "07_gradient_flow.png")
-        gradient_rows = []
-        for label, norms, count in (("full fine-tuning", full_norms, full_count),
-                                    ("adapters", adapter_norms, adapter_count)):
-            got = [n for n in norms.values() if n]
-            gradient_rows.append((label, len(got), len(norms), count.flops / 1e6))
-        lesson.table("one training step: who gets a gradient, and the matrix-product work it costs",
-                     gradient_rows, headers=["method", "tensors with a gradient", "tensors", "MFLOPs (fwd + bwd)"])
+# %% 2. Identity at init: W_up = 0, so the adapter adds exactly nothing.
+after = outputs(model, pretrained)
+identity_diff = max(float(np.abs(a - b).max()) for a, b in zip(before, after))
+houlsby_base = fresh()                            # Houlsby's init: both projections ~ N(0, 0.01)
+houlsby = shared_task_model(houlsby_base, task, seed=lesson.seed)
+houlsby_before = outputs(houlsby, houlsby_base)
+add_adapter(houlsby, "houlsby", AdapterConfig(bottleneck=bottleneck, up_init="normal", down_init="normal",
+                                              init_std=1e-2))
+houlsby_after = outputs(houlsby, houlsby_base)
+near_identity_diff = max(float(np.abs(a - b).max()) for a, b in zip(houlsby_before, houlsby_after))
+lesson.table("identity at init: largest |output after add_adapter - output before| (64 test sentences)",
+             [("W_up = 0, W_down Xavier (minipeft's default)", identity_diff,
+               "bit-identical" if identity_diff == 0.0 else "differs"),
+              ("W_up, W_down ~ N(0, 0.01) (Houlsby's init)", near_identity_diff, "near-identity")],
+             headers=["adapter init", "max |difference| (logits and MLM logits)", ""])
 
-        # %% 4. Adapters vs full fine-tuning, every task; 5. forgetting, measured on the way.
-        mlm_before = mlm_accuracy(fresh())
-        runs = {task_name: {"adapter": [], "full": []} for task_name in TASKS}
-        forgetting = {}
-        files = {}
-        with tempfile.TemporaryDirectory() as folder:
-            for task_name in TASKS:
-                task = tasks[task_name]
-                for seed in seeds[task_name]:
-                    for method in ("adapter", "full"):
-                        pretrained = fresh()
-                        model = shared_task_model(pretrained, task, seed=seed)
-                        choose_trainable(model, method, adapter=adapter_config, name=task_name)
-                        run = fit(model, task, steps=steps[task_name], lr=lr[method], seed=seed,
-                                  batch_size=batch_size)
-                        runs[task_name][method].append(run)
-                        print(f"  {task_name:13s} {method:7s} seed {seed}: score {run['score']:.3f} "
-                              f"({run['trainable']:,} trainable, {run['train_time_s']:.1f} s)", flush=True)
-                        if task.kind != "seq2seq" and seed == seeds[task_name][0]:
-                            entry = forgetting.setdefault(task_name, {"mlm_acc_before": mlm_before})
-                            if method == "adapter":
-                                entry["adapter_on"] = mlm_accuracy(pretrained)
-                                with disable_adapter(model):
-                                    entry["adapter_disabled"] = mlm_accuracy(pretrained)
-                            else:
-                                entry["full"] = mlm_accuracy(pretrained)
-                        if seed == seeds[task_name][0]:
-                            path = Path(folder) / f"{task_name}_{method}.npz"
-                            nbytes = (save_adapter(model, task_name, path) if method == "adapter"
-                                      else save_checkpoint(model, path))
-                            files.setdefault(task_name, {})[method] = nbytes
-                            if method == "adapter" and task_name in ("sentiment", "pair"):
-                                files[task_name]["adapter_path"] = str(path)
+# %% 3. Gradient flow: one full fine-tuning step beside one adapter step, on the same batch.
+batch = next(task.batches("train", batch_size, shuffle=True, rng=np.random.default_rng(lesson.seed)))
+full_model = shared_task_model(fresh(), task, seed=lesson.seed)
+choose_trainable(full_model, "full")
+with count_gemms() as full_count:
+    full_norms = gradient_norms(full_model, task, batch)
+with count_gemms() as adapter_count:
+    adapter_norms = gradient_norms(model, task, batch)
+rows = list(adapter_norms)
+lesson.save_figure(gradient_flow(
+    {"full fine-tuning (every weight trains)": full_norms,
+     f"adapters, m = {bottleneck} (base frozen)": adapter_norms},
+    rows, groups=[layer_of(r) for r in rows],
+    notes={**{r: "unused by the mean-pooled head" for r in rows if r.startswith("bert.pooler")},
+           **{r: "its gradient passes through W_up = 0 (first step only)" for r in rows
+              if ".down." in r}},
+    title="Lesson 07: gradient norm per weight tensor, one training step on the same sentiment batch"),
+    "07_gradient_flow.png")
+gradient_rows = []
+for label, norms, count in (("full fine-tuning", full_norms, full_count),
+                            ("adapters", adapter_norms, adapter_count)):
+    got = [n for n in norms.values() if n]
+    gradient_rows.append((label, len(got), len(norms), count.flops / 1e6))
+lesson.table("one training step: who gets a gradient, and the matrix-product work it costs",
+             gradient_rows, headers=["method", "tensors with a gradient", "tensors", "MFLOPs (fwd + bwd)"])
 
-            # %% 6. One base, two tasks: load both adapter files into one fresh model and switch.
-            swap_rows = []
-            shared = shared_task_model(fresh(), tasks["sentiment"], seed=lesson.seed)
-            for task_name in ("sentiment", "pair"):
-                load_adapter(shared, files[task_name]["adapter_path"])
-            for task_name in ("sentiment", "pair"):
-                set_adapter(shared, task_name)
-                again = score(tasks[task_name], evaluate(shared, tasks[task_name], "test"))
-                swap_rows.append((task_name, runs[task_name]["adapter"][0]["score"], again))
+# %% 4. Adapters vs full fine-tuning, every task; 5. forgetting, measured on the way.
+mlm_before = mlm_accuracy(fresh())
+runs = {task_name: {"adapter": [], "full": []} for task_name in TASKS}
+forgetting = {}
+files = {}
+adapter_files = tempfile.TemporaryDirectory()  # removed at the end of cell 6 (or when Python exits)
+folder = adapter_files.name
+for task_name in TASKS:
+    task = tasks[task_name]
+    for seed in seeds[task_name]:
+        for method in ("adapter", "full"):
+            pretrained = fresh()
+            model = shared_task_model(pretrained, task, seed=seed)
+            choose_trainable(model, method, adapter=adapter_config, name=task_name)
+            run = fit(model, task, steps=steps[task_name], lr=lr[method], seed=seed,
+                      batch_size=batch_size)
+            runs[task_name][method].append(run)
+            print(f"  {task_name:13s} {method:7s} seed {seed}: score {run['score']:.3f} "
+                  f"({run['trainable']:,} trainable, {run['train_time_s']:.1f} s)", flush=True)
+            if task.kind != "seq2seq" and seed == seeds[task_name][0]:
+                entry = forgetting.setdefault(task_name, {"mlm_acc_before": mlm_before})
+                if method == "adapter":
+                    entry["adapter_on"] = mlm_accuracy(pretrained)
+                    with disable_adapter(model):
+                        entry["adapter_disabled"] = mlm_accuracy(pretrained)
+                else:
+                    entry["full"] = mlm_accuracy(pretrained)
+            if seed == seeds[task_name][0]:
+                path = Path(folder) / f"{task_name}_{method}.npz"
+                nbytes = (save_adapter(model, task_name, path) if method == "adapter"
+                          else save_checkpoint(model, path))
+                files.setdefault(task_name, {})[method] = nbytes
+                if method == "adapter" and task_name in ("sentiment", "pair"):
+                    files[task_name]["adapter_path"] = str(path)
 
-        # ---- the comparison table ---------------------------------------------------------------
-        def mean(values):
-            return float(statistics.fmean(values))
+# %% 6. One base, two tasks: load both adapter files into one fresh model and switch.
+swap_rows = []
+shared = shared_task_model(fresh(), tasks["sentiment"], seed=lesson.seed)
+for task_name in ("sentiment", "pair"):
+    load_adapter(shared, files[task_name]["adapter_path"])
+for task_name in ("sentiment", "pair"):
+    set_adapter(shared, task_name)
+    again = score(tasks[task_name], evaluate(shared, tasks[task_name], "test"))
+    swap_rows.append((task_name, runs[task_name]["adapter"][0]["score"], again))
+adapter_files.cleanup()
 
-        comparison, table_rows = {}, []
-        for task_name in TASKS:
-            adapter_runs, full_runs = runs[task_name]["adapter"], runs[task_name]["full"]
-            entry = {"adapter": mean(r["score"] for r in adapter_runs), "full": mean(r["score"] for r in full_runs),
-                     "trainable_fraction": adapter_runs[0]["trainable_fraction"],
-                     "adapter_scores": [r["score"] for r in adapter_runs],
-                     "full_scores": [r["score"] for r in full_runs],
-                     "metric": {"classification": "accuracy", "qa": "span F1", "seq2seq": "ROUGE-L F"}[
-                         tasks[task_name].kind],
-                     "seeds": len(adapter_runs), "steps": steps[task_name],
-                     "adapter_trainable": adapter_runs[0]["trainable"], "full_trainable": full_runs[0]["trainable"],
-                     "adapter_step_ms": mean(r["step_ms"] for r in adapter_runs),
-                     "full_step_ms": mean(r["step_ms"] for r in full_runs),
-                     "adapter_file_bytes": files[task_name]["adapter"], "full_file_bytes": files[task_name]["full"]}
-            entry["gap_points"] = 100 * (entry["full"] - entry["adapter"])
-            comparison[task_name] = entry
-            table_rows.append((task_name, entry["metric"], entry["seeds"], entry["full"], entry["adapter"],
-                               entry["gap_points"], 100 * entry["trainable_fraction"],
-                               entry["full_file_bytes"] / 1e3, entry["adapter_file_bytes"] / 1e3,
-                               100 * entry["adapter_file_bytes"] / entry["full_file_bytes"],
-                               entry["full_step_ms"], entry["adapter_step_ms"]))
-        lesson.table(f"adapters (m = {bottleneck}, lr {lr['adapter']:g}) vs full fine-tuning (lr {lr['full']:g}), "
-                     f"test scores (mean over the seeds)",
-                     table_rows, headers=["task", "metric", "seeds", "full", "adapters", "gap (points)",
-                                          "adapters train %", "full file KB", "adapter file KB", "file %",
-                                          "full ms/step", "adapter ms/step"])
-        figure = grouped_bars(
-            [f"{t}\n({comparison[t]['metric']}{', 3 seeds' if comparison[t]['seeds'] > 1 else ''})" for t in TASKS],
-            {"full fine-tuning (100% trains)": [comparison[t]["full"] for t in TASKS],
-             f"adapters m = {bottleneck} ({100 * comparison['sentiment']['trainable_fraction']:.1f}% trains)":
-                 [comparison[t]["adapter"] for t in TASKS]},
-            ylabel="test score", annotate=True, fmt="{:.3f}",
-            title="Lesson 07: adapters vs full fine-tuning of the same pre-trained BERT")
-        figure.axes[0].set_ylim(0, 1.22)
-        figure.axes[0].legend(loc="upper center", ncol=2, frameon=False, fontsize=9)
-        lesson.save_figure(figure, "07_adapter_vs_full.png")
+# ---- the comparison table ---------------------------------------------------------------
+def mean(values):
+    return float(statistics.fmean(values))
 
-        forgetting_rows = [(t, f["mlm_acc_before"], f["adapter_disabled"], f["adapter_on"], f["full"],
-                            f["adapter_disabled"] == f["mlm_acc_before"]) for t, f in forgetting.items()]
-        lesson.table("forgetting: the base model's masked-LM accuracy on held-out pre-training text "
-                      "(original MLM head)", forgetting_rows,
-                      headers=["fine-tuned on", "before", "after adapters (disabled)", "adapter on",
-                               "after full fine-tuning", "exactly equal"])
-        lesson.table("one base, two adapter files, switched with set_adapter", swap_rows,
-                     headers=["task", "score when trained", "score after loading + set_adapter"])
+comparison, table_rows = {}, []
+for task_name in TASKS:
+    adapter_runs, full_runs = runs[task_name]["adapter"], runs[task_name]["full"]
+    entry = {"adapter": mean(r["score"] for r in adapter_runs), "full": mean(r["score"] for r in full_runs),
+             "trainable_fraction": adapter_runs[0]["trainable_fraction"],
+             "adapter_scores": [r["score"] for r in adapter_runs],
+             "full_scores": [r["score"] for r in full_runs],
+             "metric": {"classification": "accuracy", "qa": "span F1", "seq2seq": "ROUGE-L F"}[
+                 tasks[task_name].kind],
+             "seeds": len(adapter_runs), "steps": steps[task_name],
+             "adapter_trainable": adapter_runs[0]["trainable"], "full_trainable": full_runs[0]["trainable"],
+             "adapter_step_ms": mean(r["step_ms"] for r in adapter_runs),
+             "full_step_ms": mean(r["step_ms"] for r in full_runs),
+             "adapter_file_bytes": files[task_name]["adapter"], "full_file_bytes": files[task_name]["full"]}
+    entry["gap_points"] = 100 * (entry["full"] - entry["adapter"])
+    comparison[task_name] = entry
+    table_rows.append((task_name, entry["metric"], entry["seeds"], entry["full"], entry["adapter"],
+                       entry["gap_points"], 100 * entry["trainable_fraction"],
+                       entry["full_file_bytes"] / 1e3, entry["adapter_file_bytes"] / 1e3,
+                       100 * entry["adapter_file_bytes"] / entry["full_file_bytes"],
+                       entry["full_step_ms"], entry["adapter_step_ms"]))
+lesson.table(f"adapters (m = {bottleneck}, lr {lr['adapter']:g}) vs full fine-tuning (lr {lr['full']:g}), "
+             f"test scores (mean over the seeds)",
+             table_rows, headers=["task", "metric", "seeds", "full", "adapters", "gap (points)",
+                                  "adapters train %", "full file KB", "adapter file KB", "file %",
+                                  "full ms/step", "adapter ms/step"])
+figure = grouped_bars(
+    [f"{t}\n({comparison[t]['metric']}{', 3 seeds' if comparison[t]['seeds'] > 1 else ''})" for t in TASKS],
+    {"full fine-tuning (100% trains)": [comparison[t]["full"] for t in TASKS],
+     f"adapters m = {bottleneck} ({100 * comparison['sentiment']['trainable_fraction']:.1f}% trains)":
+         [comparison[t]["adapter"] for t in TASKS]},
+    ylabel="test score", annotate=True, fmt="{:.3f}",
+    title="Lesson 07: adapters vs full fine-tuning of the same pre-trained BERT")
+figure.axes[0].set_ylim(0, 1.22)
+figure.axes[0].legend(loc="upper center", ncol=2, frameon=False, fontsize=9)
+lesson.save_figure(figure, "07_adapter_vs_full.png")
 
-        lesson.record(
-            checkpoint=source, bottleneck=bottleneck, lr=lr, batch_size=batch_size, steps=steps,
-            seeds={t: len(s) for t, s in seeds.items()}, trainable_parameters_text=trainable_text,
-            identity_max_abs_diff=identity_diff, near_identity_max_abs_diff_houlsby_init=near_identity_diff,
-            gradient_tensors={"full": sum(bool(v) for v in full_norms.values()),
-                              "adapter": sum(bool(v) for v in adapter_norms.values()),
-                              "total_full_model": len(full_norms), "total_adapter_model": len(adapter_norms)},
-            step_mflops={"full": full_count.flops / 1e6, "adapter": adapter_count.flops / 1e6},
-            gradient_norms={"full": full_norms, "adapter": adapter_norms},
-            adapter_vs_full=comparison,
-            adapter_file_bytes=comparison["sentiment"]["adapter_file_bytes"],
-            full_file_bytes=comparison["sentiment"]["full_file_bytes"],
-            adapter_file_fraction=(comparison["sentiment"]["adapter_file_bytes"]
-                                   / comparison["sentiment"]["full_file_bytes"]),
-            file_bytes_by_task={t: {"adapter": c["adapter_file_bytes"], "full": c["full_file_bytes"]}
-                                for t, c in comparison.items()},
-            mlm_acc_base_before=forgetting["sentiment"]["mlm_acc_before"],
-            mlm_acc_base_after_adapters=forgetting["sentiment"]["adapter_disabled"],
-            mlm_acc_after_full=forgetting["sentiment"]["full"],
-            forgetting=forgetting,
-            swap_scores={task: {"trained": a, "reloaded": b} for task, a, b in swap_rows},
-            must_show={
-                "adapters_within_1_point_sentiment_pair": all(
-                    comparison[t]["gap_points"] <= 1.0 for t in ("sentiment", "pair")),
-                "trainable_at_most_4_percent": comparison["sentiment"]["trainable_fraction"] <= 0.04,
-                "adapter_file_at_most_5_percent": all(
-                    c["adapter_file_bytes"] <= 0.05 * c["full_file_bytes"] for c in comparison.values()),
-                "mlm_exactly_equal_after_adapters": all(
-                    f["adapter_disabled"] == f["mlm_acc_before"] for f in forgetting.values()),
-                "full_finetuning_lowers_mlm": all(f["full"] < f["mlm_acc_before"] for f in forgetting.values()),
-            })
+forgetting_rows = [(t, f["mlm_acc_before"], f["adapter_disabled"], f["adapter_on"], f["full"],
+                    f["adapter_disabled"] == f["mlm_acc_before"]) for t, f in forgetting.items()]
+lesson.table("forgetting: the base model's masked-LM accuracy on held-out pre-training text "
+              "(original MLM head)", forgetting_rows,
+              headers=["fine-tuned on", "before", "after adapters (disabled)", "adapter on",
+                       "after full fine-tuning", "exactly equal"])
+lesson.table("one base, two adapter files, switched with set_adapter", swap_rows,
+             headers=["task", "score when trained", "score after loading + set_adapter"])
 
+lesson.record(
+    checkpoint=source, bottleneck=bottleneck, lr=lr, batch_size=batch_size, steps=steps,
+    seeds={t: len(s) for t, s in seeds.items()}, trainable_parameters_text=trainable_text,
+    identity_max_abs_diff=identity_diff, near_identity_max_abs_diff_houlsby_init=near_identity_diff,
+    gradient_tensors={"full": sum(bool(v) for v in full_norms.values()),
+                      "adapter": sum(bool(v) for v in adapter_norms.values()),
+                      "total_full_model": len(full_norms), "total_adapter_model": len(adapter_norms)},
+    step_mflops={"full": full_count.flops / 1e6, "adapter": adapter_count.flops / 1e6},
+    gradient_norms={"full": full_norms, "adapter": adapter_norms},
+    adapter_vs_full=comparison,
+    adapter_file_bytes=comparison["sentiment"]["adapter_file_bytes"],
+    full_file_bytes=comparison["sentiment"]["full_file_bytes"],
+    adapter_file_fraction=(comparison["sentiment"]["adapter_file_bytes"]
+                           / comparison["sentiment"]["full_file_bytes"]),
+    file_bytes_by_task={t: {"adapter": c["adapter_file_bytes"], "full": c["full_file_bytes"]}
+                        for t, c in comparison.items()},
+    mlm_acc_base_before=forgetting["sentiment"]["mlm_acc_before"],
+    mlm_acc_base_after_adapters=forgetting["sentiment"]["adapter_disabled"],
+    mlm_acc_after_full=forgetting["sentiment"]["full"],
+    forgetting=forgetting,
+    swap_scores={task: {"trained": a, "reloaded": b} for task, a, b in swap_rows},
+    must_show={
+        "adapters_within_1_point_sentiment_pair": all(
+            comparison[t]["gap_points"] <= 1.0 for t in ("sentiment", "pair")),
+        "trainable_at_most_4_percent": comparison["sentiment"]["trainable_fraction"] <= 0.04,
+        "adapter_file_at_most_5_percent": all(
+            c["adapter_file_bytes"] <= 0.05 * c["full_file_bytes"] for c in comparison.values()),
+        "mlm_exactly_equal_after_adapters": all(
+            f["adapter_disabled"] == f["mlm_acc_before"] for f in forgetting.values()),
+        "full_finetuning_lowers_mlm": all(f["full"] < f["mlm_acc_before"] for f in forgetting.values()),
+    })
 
-if __name__ == "__main__":
-    main()
+# %%
+lesson.end()

@@ -95,237 +95,236 @@ def adapter_weight_change(model, name: str, start: dict) -> float:
     return float(np.sqrt(total))
 
 
-def main(argv=None):
-    with Lesson("09_performance_vs_cost", __doc__, argv, add_arguments=add_checkpoint_argument) as lesson:
-        quick = lesson.quick
-        steps = 12 if quick else 400
-        lr = {"full": 1e-3, "top_layers": 1e-3, "adapter": 1e-2, "layer_norm": 1e-2, "head": 1e-2}
-        bottlenecks = [1, 4] if quick else [1, 2, 4, 8, 16, 32, 64]
-        ablation_m = 4 if quick else 16
-        init_stds = [0.0, 1e-12, 1e-2, 1.0] if quick else [0.0, 1e-12, 1e-9, 1e-7, 1e-4, 1e-2, 1e-1, 1.0]
-        init_m = 4 if quick else 16
-        batch_size, seed = 32, lesson.seed
-        sizes = dict(n_train=64, n_dev=32, n_test=64) if quick else {}
+lesson = Lesson("09_performance_vs_cost", __doc__, add_arguments=add_checkpoint_argument).begin()
 
-        base, meta, source = pretrained_model(lesson.args.checkpoint)
-        base_state = base.state_dict()
+quick = lesson.quick
+steps = 12 if quick else 400
+lr = {"full": 1e-3, "top_layers": 1e-3, "adapter": 1e-2, "layer_norm": 1e-2, "head": 1e-2}
+bottlenecks = [1, 4] if quick else [1, 2, 4, 8, 16, 32, 64]
+ablation_m = 4 if quick else 16
+init_stds = [0.0, 1e-12, 1e-2, 1.0] if quick else [0.0, 1e-12, 1e-9, 1e-7, 1e-4, 1e-2, 1e-1, 1.0]
+init_m = 4 if quick else 16
+batch_size, seed = 32, lesson.seed
+sizes = dict(n_train=64, n_dev=32, n_test=64) if quick else {}
 
-        def fresh():
-            model = mp.nn.BertForPreTraining(base.bert.config)
-            model.load_state_dict(base_state)
-            return model
+base, meta, source = pretrained_model(lesson.args.checkpoint)
+base_state = base.state_dict()
 
-        task = load_task(TASK, seed=0, **sizes)
-        print(f"pre-trained model: {source}")
-        print(f"task {TASK!r}: {len(task.train)} training, {len(task.test)} test examples; e.g.")
-        for example in list(task.test)[:3]:
-            print(f"   {' '.join(example.text_a):70s} -> {'positive' if example.label else 'negative'}")
+def fresh():
+    model = mp.nn.BertForPreTraining(base.bert.config)
+    model.load_state_dict(base_state)
+    return model
 
-        def train(method, **choice):
-            model = shared_task_model(fresh(), task, seed=seed)
-            choose_trainable(model, method, name="task", **choice)
-            run = fit(model, task, steps=steps, lr=lr[method], seed=seed, batch_size=batch_size)
-            run["model"] = model
-            label = method + "".join(f" {k}={v.bottleneck if k == 'adapter' else v}" for k, v in choice.items())
-            print(f"  {label:22s} {run['trainable']:>8,} trainable  score {run['score']:.3f}  "
-                  f"({run['train_time_s']:.1f} s)", flush=True)
-            return run
+task = load_task(TASK, seed=0, **sizes)
+print(f"pre-trained model: {source}")
+print(f"task {TASK!r}: {len(task.train)} training, {len(task.test)} test examples; e.g.")
+for example in list(task.test)[:3]:
+    print(f"   {' '.join(example.text_a):70s} -> {'positive' if example.label else 'negative'}")
 
-        # %% 1. Score against trained parameters: adapter sizes, top-k layers, layer norms, head, full.
-        full = train("full")
-        in_band = BAND[0] <= full["score"] <= BAND[1]
-        print(f"full fine-tuning scores {full['score']:.3f}: {'inside' if in_band else 'OUTSIDE'} the band "
-              f"{BAND} where methods can differ")
-        adapters = {m: train("adapter", adapter=AdapterConfig(bottleneck=m)) for m in bottlenecks}
-        layers = base.bert.config.num_layers
-        top = {k: train("top_layers", k=k) for k in range(1, layers + 1)}
-        norms = train("layer_norm")
-        head = train("head")
+def train(method, **choice):
+    model = shared_task_model(fresh(), task, seed=seed)
+    choose_trainable(model, method, name="task", **choice)
+    run = fit(model, task, steps=steps, lr=lr[method], seed=seed, batch_size=batch_size)
+    run["model"] = model
+    label = method + "".join(f" {k}={v.bottleneck if k == 'adapter' else v}" for k, v in choice.items())
+    print(f"  {label:22s} {run['trainable']:>8,} trainable  score {run['score']:.3f}  "
+          f"({run['train_time_s']:.1f} s)", flush=True)
+    return run
 
-        rows = ([(f"adapters m={m}", r["trainable"], 100 * r["trainable_fraction"], r["score"], r["step_ms"])
-                 for m, r in adapters.items()]
-                + [(f"top {k} of {layers} layers + head", r["trainable"], 100 * r["trainable_fraction"], r["score"],
-                    r["step_ms"]) for k, r in top.items()]
-                + [("layer norms + head", norms["trainable"], 100 * norms["trainable_fraction"], norms["score"],
-                    norms["step_ms"]),
-                   ("head only", head["trainable"], 100 * head["trainable_fraction"], head["score"], head["step_ms"]),
-                   ("full fine-tuning", full["trainable"], 100.0, full["score"], full["step_ms"])])
-        lesson.table(f"{TASK}: test accuracy against trained parameters ({steps} steps, seed {seed})", rows,
-                     headers=["method", "trained parameters", "% of model", "test accuracy", "ms/step"])
-        lesson.save_figure(tradeoff_chart(
-            {"adapters (+ layer norms, head)": ([r["trainable"] for r in adapters.values()],
-                                                [r["score"] for r in adapters.values()],
-                                                [f"m={m}" for m in adapters]),
-             "top k layers (+ head)": ([r["trainable"] for r in top.values()], [r["score"] for r in top.values()],
-                                       [f"k={k}" for k in top]),
-             "layer norms + head": ([norms["trainable"]], [norms["score"]], None),
-             "head only": ([head["trainable"]], [head["score"]], None),
-             "full fine-tuning": ([full["trainable"]], [full["score"]], None)},
-            title=f"Lesson 09: {TASK}, test accuracy against trained parameters",
-            ylabel="test accuracy", hlines={f"full fine-tuning {full['score']:.3f}": full["score"],
-                                            "chance 0.5": 0.5}, ylim=(0.45, 1.0)), "09_score_vs_params.png")
+# %% 1. Score against trained parameters: adapter sizes, top-k layers, layer norms, head, full.
+full = train("full")
+in_band = BAND[0] <= full["score"] <= BAND[1]
+print(f"full fine-tuning scores {full['score']:.3f}: {'inside' if in_band else 'OUTSIDE'} the band "
+      f"{BAND} where methods can differ")
+adapters = {m: train("adapter", adapter=AdapterConfig(bottleneck=m)) for m in bottlenecks}
+layers = base.bert.config.num_layers
+top = {k: train("top_layers", k=k) for k in range(1, layers + 1)}
+norms = train("layer_norm")
+head = train("head")
 
-        # %% 2. The cost of a step: time and memory, full fine-tuning vs adapters (m = 16).
-        cost_m = 16
-        batch = to_device(next(task.batches("train", batch_size, shuffle=True, rng=np.random.default_rng(seed))),
-                          model_device(full["model"]))
-        loss_fn = TASK_LOSSES[task.kind]
-        step_models = {}
-        for method in ("full", "adapter"):
-            model = shared_task_model(fresh(), task, seed=seed)
-            choose_trainable(model, method, adapter=AdapterConfig(bottleneck=cost_m))
-            optimizer = AdamW(model.parameters(trainable_only=True), lr=1e-5)
-            step_models[method] = (model, optimizer)
+rows = ([(f"adapters m={m}", r["trainable"], 100 * r["trainable_fraction"], r["score"], r["step_ms"])
+         for m, r in adapters.items()]
+        + [(f"top {k} of {layers} layers + head", r["trainable"], 100 * r["trainable_fraction"], r["score"],
+            r["step_ms"]) for k, r in top.items()]
+        + [("layer norms + head", norms["trainable"], 100 * norms["trainable_fraction"], norms["score"],
+            norms["step_ms"]),
+           ("head only", head["trainable"], 100 * head["trainable_fraction"], head["score"], head["step_ms"]),
+           ("full fine-tuning", full["trainable"], 100.0, full["score"], full["step_ms"])])
+lesson.table(f"{TASK}: test accuracy against trained parameters ({steps} steps, seed {seed})", rows,
+             headers=["method", "trained parameters", "% of model", "test accuracy", "ms/step"])
+lesson.save_figure(tradeoff_chart(
+    {"adapters (+ layer norms, head)": ([r["trainable"] for r in adapters.values()],
+                                        [r["score"] for r in adapters.values()],
+                                        [f"m={m}" for m in adapters]),
+     "top k layers (+ head)": ([r["trainable"] for r in top.values()], [r["score"] for r in top.values()],
+                               [f"k={k}" for k in top]),
+     "layer norms + head": ([norms["trainable"]], [norms["score"]], None),
+     "head only": ([head["trainable"]], [head["score"]], None),
+     "full fine-tuning": ([full["trainable"]], [full["score"]], None)},
+    title=f"Lesson 09: {TASK}, test accuracy against trained parameters",
+    ylabel="test accuracy", hlines={f"full fine-tuning {full['score']:.3f}": full["score"],
+                                    "chance 0.5": 0.5}, ylim=(0.45, 1.0)), "09_score_vs_params.png")
 
-        def one_step(model, optimizer):
-            def step():
-                optimizer.zero_grad()
-                loss_fn(model, batch).backward()
-                optimizer.step()
-            return step
+# %% 2. The cost of a step: time and memory, full fine-tuning vs adapters (m = 16).
+cost_m = 16
+batch = to_device(next(task.batches("train", batch_size, shuffle=True, rng=np.random.default_rng(seed))),
+                  model_device(full["model"]))
+loss_fn = TASK_LOSSES[task.kind]
+step_models = {}
+for method in ("full", "adapter"):
+    model = shared_task_model(fresh(), task, seed=seed)
+    choose_trainable(model, method, adapter=AdapterConfig(bottleneck=cost_m))
+    optimizer = AdamW(model.parameters(trainable_only=True), lr=1e-5)
+    step_models[method] = (model, optimizer)
 
-        repeats = 3 if quick else 40
-        tiny_ms = time_interleaved_ms({m: one_step(*mo) for m, mo in step_models.items()}, warmup=2,
-                                      repeats=repeats)
-        tiny_memory = {m: step_memory(mo[0], loss_fn, batch, mo[1]) for m, mo in step_models.items()}
-        cost = {"tiny": {m: {"step_ms": median(tiny_ms[m]), "step_ms_all": tiny_ms[m], **tiny_memory[m],
-                             "trainable": parameter_summary(step_models[m][0])["trainable"]} for m in tiny_ms}}
-        if not quick:  # the benchmark's bigger model (d 128, 4 layers, 64 tokens): a second or two per step pair
-            bench = {"full": TrainingStep("bench-small"),
-                     "adapter": TrainingStep("bench-small", prepare=with_adapters(cost_m))}
+def one_step(model, optimizer):
+    def step():
+        optimizer.zero_grad()
+        loss_fn(model, batch).backward()
+        optimizer.step()
+    return step
 
-            def bench_loss(model, b):
-                return model(b["input_ids"], labels=b["labels"])["loss"]
+repeats = 3 if quick else 40
+tiny_ms = time_interleaved_ms({m: one_step(*mo) for m, mo in step_models.items()}, warmup=2,
+                              repeats=repeats)
+tiny_memory = {m: step_memory(mo[0], loss_fn, batch, mo[1]) for m, mo in step_models.items()}
+cost = {"tiny": {m: {"step_ms": median(tiny_ms[m]), "step_ms_all": tiny_ms[m], **tiny_memory[m],
+                     "trainable": parameter_summary(step_models[m][0])["trainable"]} for m in tiny_ms}}
+if not quick:  # the benchmark's bigger model (d 128, 4 layers, 64 tokens): a second or two per step pair
+    bench = {"full": TrainingStep("bench-small"),
+             "adapter": TrainingStep("bench-small", prepare=with_adapters(cost_m))}
 
-            bench_ms = time_interleaved_ms(dict(bench), warmup=1, repeats=7)
-            bench_memory = {m: step_memory(s.model, bench_loss, s.batch, s.optimizer) for m, s in bench.items()}
-            cost["bench-small"] = {m: {"step_ms": median(bench_ms[m]), "step_ms_all": bench_ms[m], **bench_memory[m],
-                                       "trainable": parameter_summary(bench[m].model)["trainable"]} for m in bench_ms}
-        cost_rows = []
-        for size, entry in cost.items():
-            for method, c in entry.items():
-                cost_rows.append((size, method, c["trainable"], c["step_ms"], c["parameters"] / 1e3,
-                                  c["gradients"] / 1e3, c["optimizer_state"] / 1e3, c["activations"] / 1e3,
-                                  c["total"] / 1e3))
-            entry["adapter_vs_full_time"] = entry["adapter"]["step_ms"] / entry["full"]["step_ms"]
-            entry["adapter_vs_full_memory"] = entry["adapter"]["total"] / entry["full"]["total"]
-        lesson.table(f"one training step, full fine-tuning vs adapters m = {cost_m} (memory in KB)", cost_rows,
-                     headers=["model", "method", "trained", "ms (median)", "weights", "gradients", "Adam state",
-                              "activations", "total"])
-        parts = (("weights", "parameters"), ("gradients", "gradients"), ("Adam state (m, v)", "optimizer_state"),
-                 ("activations kept for backward", "activations"))
-        lesson.save_figure(cost_panels(
-            ["tiny: d 64, 2 layers\n(contrast, batch 32)", "bench-small: d 128, 4 layers\n(batch 32 x 64 tokens)"][
-                :len(cost)],
-            {"full fine-tuning": [cost[s]["full"]["step_ms"] for s in cost],
-             f"adapters m = {cost_m}": [cost[s]["adapter"]["step_ms"] for s in cost]},
-            {method: {part: [cost[s][key_method][key] for s in cost] for part, key in parts}
-             for method, key_method in (("full fine-tuning", "full"), (f"adapters m = {cost_m}", "adapter"))},
-            title="Lesson 09: the cost of one training step, full fine-tuning vs adapters"), "09_step_cost.png")
+    def bench_loss(model, b):
+        return model(b["input_ids"], labels=b["labels"])["loss"]
 
-        # %% 3. Remove the adapters from a span of layers at test time (Houlsby's Fig. 6).
-        model = adapters[ablation_m]["model"] if ablation_m in adapters else train(
-            "adapter", adapter=AdapterConfig(bottleneck=ablation_m))["model"]
-        trained_score = score(task, evaluate(model, task, "test"))
-        span = np.full((layers, layers), np.nan)
-        for i in range(layers):
-            for j in range(i, layers):
-                with disable_adapter(model, layers=list(range(i, j + 1))):
-                    span[i, j] = score(task, evaluate(model, task, "test"))
-        span_rows = [(f"{i}..{j}", span[i, j], trained_score - span[i, j])
-                     for i in range(layers) for j in range(i, layers)]
-        lesson.table(f"adapters m = {ablation_m} removed from layers i..j at test time (all in place: "
-                     f"{trained_score:.3f})", span_rows, headers=["layers without adapters", "test accuracy",
-                                                                   "drop"])
-        lesson.save_figure(span_heatmap(
-            span, [str(i) for i in range(layers)], vmin=0.5,
-            vmax=max(trained_score, float(np.nanmax(span)), 0.5 + 1e-9),
-            title=f"Lesson 09: {TASK} accuracy with adapters\nremoved from layers i..j",
-            colorbar_label="test accuracy",
-            note=f"all adapters in place: {trained_score:.3f}; chance: 0.5. Layer norms and head stay trained."),
-            "09_ablation.png")
+    bench_ms = time_interleaved_ms(dict(bench), warmup=1, repeats=7)
+    bench_memory = {m: step_memory(s.model, bench_loss, s.batch, s.optimizer) for m, s in bench.items()}
+    cost["bench-small"] = {m: {"step_ms": median(bench_ms[m]), "step_ms_all": bench_ms[m], **bench_memory[m],
+                               "trainable": parameter_summary(bench[m].model)["trainable"]} for m in bench_ms}
+cost_rows = []
+for size, entry in cost.items():
+    for method, c in entry.items():
+        cost_rows.append((size, method, c["trainable"], c["step_ms"], c["parameters"] / 1e3,
+                          c["gradients"] / 1e3, c["optimizer_state"] / 1e3, c["activations"] / 1e3,
+                          c["total"] / 1e3))
+    entry["adapter_vs_full_time"] = entry["adapter"]["step_ms"] / entry["full"]["step_ms"]
+    entry["adapter_vs_full_memory"] = entry["adapter"]["total"] / entry["full"]["total"]
+lesson.table(f"one training step, full fine-tuning vs adapters m = {cost_m} (memory in KB)", cost_rows,
+             headers=["model", "method", "trained", "ms (median)", "weights", "gradients", "Adam state",
+                      "activations", "total"])
+parts = (("weights", "parameters"), ("gradients", "gradients"), ("Adam state (m, v)", "optimizer_state"),
+         ("activations kept for backward", "activations"))
+lesson.save_figure(cost_panels(
+    ["tiny: d 64, 2 layers\n(contrast, batch 32)", "bench-small: d 128, 4 layers\n(batch 32 x 64 tokens)"][
+        :len(cost)],
+    {"full fine-tuning": [cost[s]["full"]["step_ms"] for s in cost],
+     f"adapters m = {cost_m}": [cost[s]["adapter"]["step_ms"] for s in cost]},
+    {method: {part: [cost[s][key_method][key] for s in cost] for part, key in parts}
+     for method, key_method in (("full fine-tuning", "full"), (f"adapters m = {cost_m}", "adapter"))},
+    title="Lesson 09: the cost of one training step, full fine-tuning vs adapters"), "09_step_cost.png")
 
-        # %% 4. Houlsby's initialisation at scales 1e-7 .. 1: the saddle and the instability.
-        sweep = {}
-        probe = to_device(next(task.batches("test", 128)), model_device(full["model"]))
+# %% 3. Remove the adapters from a span of layers at test time (Houlsby's Fig. 6).
+model = adapters[ablation_m]["model"] if ablation_m in adapters else train(
+    "adapter", adapter=AdapterConfig(bottleneck=ablation_m))["model"]
+trained_score = score(task, evaluate(model, task, "test"))
+span = np.full((layers, layers), np.nan)
+for i in range(layers):
+    for j in range(i, layers):
+        with disable_adapter(model, layers=list(range(i, j + 1))):
+            span[i, j] = score(task, evaluate(model, task, "test"))
+span_rows = [(f"{i}..{j}", span[i, j], trained_score - span[i, j])
+             for i in range(layers) for j in range(i, layers)]
+lesson.table(f"adapters m = {ablation_m} removed from layers i..j at test time (all in place: "
+             f"{trained_score:.3f})", span_rows, headers=["layers without adapters", "test accuracy",
+                                                           "drop"])
+lesson.save_figure(span_heatmap(
+    span, [str(i) for i in range(layers)], vmin=0.5,
+    vmax=max(trained_score, float(np.nanmax(span)), 0.5 + 1e-9),
+    title=f"Lesson 09: {TASK} accuracy with adapters\nremoved from layers i..j",
+    colorbar_label="test accuracy",
+    note=f"all adapters in place: {trained_score:.3f}; chance: 0.5. Layer norms and head stay trained."),
+    "09_ablation.png")
 
-        def encoder_output(model):
-            with evaluation_mode(model):
-                return model.bert(probe["input_ids"], probe["segment_ids"], probe["attention_mask"]).numpy()
+# %% 4. Houlsby's initialisation at scales 1e-7 .. 1: the saddle and the instability.
+sweep = {}
+probe = to_device(next(task.batches("test", 128)), model_device(full["model"]))
 
-        for std in init_stds:
-            model = shared_task_model(fresh(), task, seed=seed)
-            plain = encoder_output(model)
-            choose_trainable(model, "adapter", adapter=AdapterConfig(bottleneck=init_m, up_init="normal",
-                                                                     down_init="normal", init_std=std))
-            # how far from the identity the adapters start: relative change of the encoder's output
-            init_change = float(np.linalg.norm(encoder_output(model) - plain) / np.linalg.norm(plain))
-            start = {f"{path}.{pname}": p.numpy().astype(np.float64).copy()
-                     for path, adapter in peft_state(model).adapter_modules("task")
-                     for pname, p in adapter.named_parameters()}
-            try:
-                run = fit(model, task, steps=steps, lr=lr["adapter"], seed=seed, batch_size=batch_size)
-                losses = run["history"].losses["loss"]
-                entry = {"score": run["score"], "final_loss": float(np.mean(losses[-25:])), "losses": losses,
-                         "output_change_at_init": init_change,
-                         "first_loss": float(np.mean(losses[:25])), "diverged": False,
-                         "adapter_weight_change": adapter_weight_change(model, "task", start)}
-            except FloatingPointError as err:  # a NaN loss: training stopped
-                entry = {"score": 0.5, "final_loss": None, "first_loss": None, "diverged": True,
-                         "output_change_at_init": init_change,
-                         "adapter_weight_change": None, "error": str(err)[:200]}
-            sweep[std] = entry
-            print(f"  init std {std:g}: score {entry['score']:.3f}"
-                  + ("  (diverged)" if entry["diverged"] else f"  weights moved {entry['adapter_weight_change']:.3g}"),
-                  flush=True)
-        default_score = adapters[init_m]["score"] if init_m in adapters else None
-        lesson.table(f"Houlsby's init, W_up and W_down ~ N(0, std^2), m = {init_m}, lr {lr['adapter']:g}, "
-                     f"{steps} steps", [(f"{std:g}", e["output_change_at_init"], e["score"], e["first_loss"],
-                                         e["final_loss"], e["adapter_weight_change"], e["diverged"])
-                                        for std, e in sweep.items()],
-                     headers=["init std", "output change at init", "test accuracy", "loss, first 25 steps",
-                              "loss, last 25 steps", "|W - W_0| adapters", "diverged"])
-        hlines = {}
-        if 0.0 in sweep:
-            hlines[f"std = 0 exactly: {sweep[0.0]['score']:.3f} (layer norms + head alone: {norms['score']:.3f})"] = \
-                sweep[0.0]["score"]
-        if default_score is not None:
-            hlines[f"default init (W_up = 0, W_down Xavier) {default_score:.3f}"] = default_score
-        positive = [std for std in sweep if std > 0]
-        curves = {f"std {std:g}": (np.arange(1, len(e["losses"]) + 1), moving_average(e["losses"], 20))
-                  for std, e in sweep.items() if e.get("losses")}
-        lesson.save_figure(line_panels([
-            dict(x=positive, series={"test accuracy": [sweep[s]["score"] for s in positive]}, logx=True, log=False,
-                 ylabel="test accuracy", xlabel="init std of W_up and W_down (log scale)",
-                 title=f"score after {steps} steps", hlines=hlines),
-            dict(series=curves, log=False, ylabel="training loss (mean of 20 steps)", xlabel="training step",
-                 title="training loss", hlines={"chance: ln 2": float(np.log(2))})],
-            title=f"Lesson 09: Houlsby's near-zero init at every scale, adapters m = {init_m} on {TASK}"),
-            "09_init_scale.png")
+def encoder_output(model):
+    with evaluation_mode(model):
+        return model.bert(probe["input_ids"], probe["segment_ids"], probe["attention_mask"]).numpy()
 
-        lesson.record(
-            checkpoint=source, task=TASK, steps=steps, finetune_seed=seed, lr=lr, batch_size=batch_size,
-            full_finetuning_score=full["score"], band=list(BAND), full_in_band=in_band,
-            bottleneck_cap_note=f"bottleneck m <= d = {base.bert.config.hidden_size}: sizes stop at "
-                                f"{max(bottlenecks)} (Houlsby's 256 needs d >= 256)",
-            score_vs_params={
-                "adapter": {str(m): {"trainable": r["trainable"], "fraction": r["trainable_fraction"],
-                                     "score": r["score"], "step_ms": r["step_ms"]} for m, r in adapters.items()},
-                "top_layers": {str(k): {"trainable": r["trainable"], "fraction": r["trainable_fraction"],
-                                        "score": r["score"], "step_ms": r["step_ms"]} for k, r in top.items()},
-                "layer_norm": {"trainable": norms["trainable"], "fraction": norms["trainable_fraction"],
-                               "score": norms["score"], "step_ms": norms["step_ms"]},
-                "head": {"trainable": head["trainable"], "fraction": head["trainable_fraction"],
-                         "score": head["score"], "step_ms": head["step_ms"]},
-                "full": {"trainable": full["trainable"], "fraction": 1.0, "score": full["score"],
-                         "step_ms": full["step_ms"]}},
-            step_cost={"adapter_bottleneck": cost_m, **cost},
-            ablation={"bottleneck": ablation_m, "all_adapters": trained_score,
-                      "removed": {f"{i}..{j}": float(span[i, j]) for i in range(layers) for j in range(i, layers)}},
-            init_scale={"bottleneck": init_m,
-                        "runs": {f"{std:g}": {k: v for k, v in e.items() if k != "losses"} for std, e in sweep.items()},
-                        "default_init_score": default_score, "layer_norm_head_score": norms["score"]})
+for std in init_stds:
+    model = shared_task_model(fresh(), task, seed=seed)
+    plain = encoder_output(model)
+    choose_trainable(model, "adapter", adapter=AdapterConfig(bottleneck=init_m, up_init="normal",
+                                                             down_init="normal", init_std=std))
+    # how far from the identity the adapters start: relative change of the encoder's output
+    init_change = float(np.linalg.norm(encoder_output(model) - plain) / np.linalg.norm(plain))
+    start = {f"{path}.{pname}": p.numpy().astype(np.float64).copy()
+             for path, adapter in peft_state(model).adapter_modules("task")
+             for pname, p in adapter.named_parameters()}
+    try:
+        run = fit(model, task, steps=steps, lr=lr["adapter"], seed=seed, batch_size=batch_size)
+        losses = run["history"].losses["loss"]
+        entry = {"score": run["score"], "final_loss": float(np.mean(losses[-25:])), "losses": losses,
+                 "output_change_at_init": init_change,
+                 "first_loss": float(np.mean(losses[:25])), "diverged": False,
+                 "adapter_weight_change": adapter_weight_change(model, "task", start)}
+    except FloatingPointError as err:  # a NaN loss: training stopped
+        entry = {"score": 0.5, "final_loss": None, "first_loss": None, "diverged": True,
+                 "output_change_at_init": init_change,
+                 "adapter_weight_change": None, "error": str(err)[:200]}
+    sweep[std] = entry
+    print(f"  init std {std:g}: score {entry['score']:.3f}"
+          + ("  (diverged)" if entry["diverged"] else f"  weights moved {entry['adapter_weight_change']:.3g}"),
+          flush=True)
+default_score = adapters[init_m]["score"] if init_m in adapters else None
+lesson.table(f"Houlsby's init, W_up and W_down ~ N(0, std^2), m = {init_m}, lr {lr['adapter']:g}, "
+             f"{steps} steps", [(f"{std:g}", e["output_change_at_init"], e["score"], e["first_loss"],
+                                 e["final_loss"], e["adapter_weight_change"], e["diverged"])
+                                for std, e in sweep.items()],
+             headers=["init std", "output change at init", "test accuracy", "loss, first 25 steps",
+                      "loss, last 25 steps", "|W - W_0| adapters", "diverged"])
+hlines = {}
+if 0.0 in sweep:
+    hlines[f"std = 0 exactly: {sweep[0.0]['score']:.3f} (layer norms + head alone: {norms['score']:.3f})"] = \
+        sweep[0.0]["score"]
+if default_score is not None:
+    hlines[f"default init (W_up = 0, W_down Xavier) {default_score:.3f}"] = default_score
+positive = [std for std in sweep if std > 0]
+curves = {f"std {std:g}": (np.arange(1, len(e["losses"]) + 1), moving_average(e["losses"], 20))
+          for std, e in sweep.items() if e.get("losses")}
+lesson.save_figure(line_panels([
+    dict(x=positive, series={"test accuracy": [sweep[s]["score"] for s in positive]}, logx=True, log=False,
+         ylabel="test accuracy", xlabel="init std of W_up and W_down (log scale)",
+         title=f"score after {steps} steps", hlines=hlines),
+    dict(series=curves, log=False, ylabel="training loss (mean of 20 steps)", xlabel="training step",
+         title="training loss", hlines={"chance: ln 2": float(np.log(2))})],
+    title=f"Lesson 09: Houlsby's near-zero init at every scale, adapters m = {init_m} on {TASK}"),
+    "09_init_scale.png")
 
+lesson.record(
+    checkpoint=source, task=TASK, steps=steps, finetune_seed=seed, lr=lr, batch_size=batch_size,
+    full_finetuning_score=full["score"], band=list(BAND), full_in_band=in_band,
+    bottleneck_cap_note=f"bottleneck m <= d = {base.bert.config.hidden_size}: sizes stop at "
+                        f"{max(bottlenecks)} (Houlsby's 256 needs d >= 256)",
+    score_vs_params={
+        "adapter": {str(m): {"trainable": r["trainable"], "fraction": r["trainable_fraction"],
+                             "score": r["score"], "step_ms": r["step_ms"]} for m, r in adapters.items()},
+        "top_layers": {str(k): {"trainable": r["trainable"], "fraction": r["trainable_fraction"],
+                                "score": r["score"], "step_ms": r["step_ms"]} for k, r in top.items()},
+        "layer_norm": {"trainable": norms["trainable"], "fraction": norms["trainable_fraction"],
+                       "score": norms["score"], "step_ms": norms["step_ms"]},
+        "head": {"trainable": head["trainable"], "fraction": head["trainable_fraction"],
+                 "score": head["score"], "step_ms": head["step_ms"]},
+        "full": {"trainable": full["trainable"], "fraction": 1.0, "score": full["score"],
+                 "step_ms": full["step_ms"]}},
+    step_cost={"adapter_bottleneck": cost_m, **cost},
+    ablation={"bottleneck": ablation_m, "all_adapters": trained_score,
+              "removed": {f"{i}..{j}": float(span[i, j]) for i in range(layers) for j in range(i, layers)}},
+    init_scale={"bottleneck": init_m,
+                "runs": {f"{std:g}": {k: v for k, v in e.items() if k != "losses"} for std, e in sweep.items()},
+                "default_init_score": default_score, "layer_norm_head_score": norms["score"]})
 
-if __name__ == "__main__":
-    main()
+# %%
+lesson.end()

@@ -63,88 +63,87 @@ def step_ms(config: str, repeats: int) -> tuple[float, float]:
     return median(step.time(warmup=1, repeats=repeats)), loss
 
 
-def main(argv=None):
-    with Lesson("10_gpu", __doc__, argv) as lesson:
-        quick = lesson.quick
-        repeats = 2 if quick else 5
-        has_gpu, why_not = gpu_or_reason()
-        devices = ["cpu"] + (["cuda"] if has_gpu else [])
-        names = {device: device_name(device) for device in devices}
-        if not has_gpu:
-            print(f"No GPU here ({why_not}).\nThis run times the CPU part only; on a machine with an NVIDIA GPU "
-                  f"and CuPy, run it again: python -m lessons 10\n")
+lesson = Lesson("10_gpu", __doc__).begin()
 
-        # %% 1. One training step on each device (same weights: they are drawn on the CPU).
-        steps, losses = {}, {}
-        for device in devices:
-            steps[device], losses[device] = on(device, lesson, step_ms, "bench-small", repeats)
-        rows = [(f"{device} ({names[device]})", "bench-small", steps[device], steps["cpu"] / steps[device],
-                 losses[device]) for device in devices]
-        if has_gpu and not quick:
-            base_ms, base_loss = on("cuda", lesson, step_ms, "bench-base", repeats)
-            rows.append((f"cuda ({names['cuda']})", "bench-base", base_ms, float("nan"), base_loss))
-            lesson.record(bench_base_gpu_step_ms=base_ms)
-        lesson.table("one training step (Adam, every weight trained); speedup = CPU ms / this ms", rows,
-                     headers=["device", "model", "ms per step", "speedup", "first loss"])
-        labels = [f"{d.upper()}\n{names[d]}" for d in devices]
-        title = "Lesson 10: one bench-small training step" + ("" if has_gpu else " (no GPU here: CPU only)")
-        lesson.save_figure(bar_chart(labels, [steps[d] for d in devices], ylabel="ms per training step",
-                                     title=title, colors=PALETTE[:len(devices)]), "10_step_time.png")
+quick = lesson.quick
+repeats = 2 if quick else 5
+has_gpu, why_not = gpu_or_reason()
+devices = ["cpu"] + (["cuda"] if has_gpu else [])
+names = {device: device_name(device) for device in devices}
+if not has_gpu:
+    print(f"No GPU here ({why_not}).\nThis run times the CPU part only; on a machine with an NVIDIA GPU "
+          f"and CuPy, run it again: python -m lessons 10\n")
 
-        # %% 2. RNN vs Transformer layer against the sequence length, on each device.
-        lengths = (16, 64, 128) if quick else (16, 32, 64, 128, 256, 512)
-        width = 64 if quick else 128
-        timing = {device: on(device, lesson, rnn_vs_transformer, lengths, d=width, batch=8, heads=4,
-                             repeats=2 if quick else 3) for device in devices}
-        rows = [(t, *(timing[d][f"{kind}_ms"][i] for d in devices for kind in ("rnn", "transformer")))
-                for i, t in enumerate(lengths)]
-        lesson.table(f"forward + backward of one layer (d {width}, batch 8), ms", rows,
-                     headers=["T"] + [f"{kind} {d}" for d in devices for kind in ("RNN", "Transformer")])
-        fig, ax = new_figure(7.0, 4.2)
-        for device, style in zip(devices, ("-", "--")):
-            for kind, colour in (("rnn", PALETTE[3]), ("transformer", PALETTE[0])):
-                ax.plot(lengths, timing[device][f"{kind}_ms"], style, marker="o", color=colour,
-                        label=f"{'RNN' if kind == 'rnn' else 'Transformer'} layer, {device}")
-        ax.set_xscale("log", base=2)
-        ax.set_yscale("log")
-        ax.legend(frameon=False, fontsize=9)
-        style_axes(ax, "Lesson 10: time against sequence length" + ("" if has_gpu else " (CPU only: no GPU here)"),
-                   "sequence length T", "ms per forward + backward (log scale)", grid="both")
-        lesson.save_figure(finish(fig), "10_sequence_length.png")
+# %% 1. One training step on each device (same weights: they are drawn on the CPU).
+steps, losses = {}, {}
+for device in devices:
+    steps[device], losses[device] = on(device, lesson, step_ms, "bench-small", repeats)
+rows = [(f"{device} ({names[device]})", "bench-small", steps[device], steps["cpu"] / steps[device],
+         losses[device]) for device in devices]
+if has_gpu and not quick:
+    base_ms, base_loss = on("cuda", lesson, step_ms, "bench-base", repeats)
+    rows.append((f"cuda ({names['cuda']})", "bench-base", base_ms, float("nan"), base_loss))
+    lesson.record(bench_base_gpu_step_ms=base_ms)
+lesson.table("one training step (Adam, every weight trained); speedup = CPU ms / this ms", rows,
+             headers=["device", "model", "ms per step", "speedup", "first loss"])
+labels = [f"{d.upper()}\n{names[d]}" for d in devices]
+title = "Lesson 10: one bench-small training step" + ("" if has_gpu else " (no GPU here: CPU only)")
+lesson.save_figure(bar_chart(labels, [steps[d] for d in devices], ylabel="ms per training step",
+                             title=title, colors=PALETTE[:len(devices)]), "10_step_time.png")
 
-        # %% 3. Each fused kernel against the naive composition of the same math.
-        if has_gpu:
-            kernels = on("cuda", lesson, time_kernels, "cuda", "small" if quick else "bench", repeats=repeats + 1)
-            rows = [(k["kernel"], k["shape"], k["forward_fused_ms"], k["forward_naive_ms"], k["forward_speedup"],
-                     k.get("backward_fused_ms", float("nan")), k.get("backward_naive_ms", float("nan")),
-                     k.get("backward_speedup", float("nan"))) for k in kernels]
-            lesson.table("CUDA kernel vs naive CuPy composition (ms per call; speedup = naive / fused)", rows,
-                         headers=["kernel", "shape", "fwd fused", "fwd naive", "fwd speedup",
-                                  "bwd fused", "bwd naive", "bwd speedup"])
-            fig = grouped_bars([k["kernel"] for k in kernels],
-                               {"forward": [k["forward_speedup"] for k in kernels],
-                                "backward": [k.get("backward_speedup", np.nan) for k in kernels]},
-                               ylabel="speedup over the naive CuPy composition (x)", annotate=True,
-                               title=f"Lesson 10: fused CUDA kernels on {names['cuda']}", log=True)
-            fig.axes[0].axhline(1.0, color="#555555", linewidth=0.8, linestyle=":")
-        else:
-            kernels = time_kernels("cpu", "small", repeats=repeats)
-            rows = [(k["kernel"], k["shape"], k["forward_reference_ms"], k.get("backward_reference_ms", float("nan")))
-                    for k in kernels]
-            lesson.table("no GPU: each kernel's NumPy reference on the CPU (ms per call)", rows,
-                         headers=["kernel", "shape", "forward ms", "backward ms"])
-            fig = grouped_bars([k["kernel"] for k in kernels],
-                               {"forward": [k["forward_reference_ms"] for k in kernels],
-                                "backward": [k.get("backward_reference_ms", np.nan) for k in kernels]},
-                               ylabel="ms per call (NumPy reference)", annotate=True, log=True,
-                               title="Lesson 10: the kernels' CPU references (no GPU here for the speedups)")
-        lesson.save_figure(fig, "10_kernels.png")
+# %% 2. RNN vs Transformer layer against the sequence length, on each device.
+lengths = (16, 64, 128) if quick else (16, 32, 64, 128, 256, 512)
+width = 64 if quick else 128
+timing = {device: on(device, lesson, rnn_vs_transformer, lengths, d=width, batch=8, heads=4,
+                     repeats=2 if quick else 3) for device in devices}
+rows = [(t, *(timing[d][f"{kind}_ms"][i] for d in devices for kind in ("rnn", "transformer")))
+        for i, t in enumerate(lengths)]
+lesson.table(f"forward + backward of one layer (d {width}, batch 8), ms", rows,
+             headers=["T"] + [f"{kind} {d}" for d in devices for kind in ("RNN", "Transformer")])
+fig, ax = new_figure(7.0, 4.2)
+for device, style in zip(devices, ("-", "--")):
+    for kind, colour in (("rnn", PALETTE[3]), ("transformer", PALETTE[0])):
+        ax.plot(lengths, timing[device][f"{kind}_ms"], style, marker="o", color=colour,
+                label=f"{'RNN' if kind == 'rnn' else 'Transformer'} layer, {device}")
+ax.set_xscale("log", base=2)
+ax.set_yscale("log")
+ax.legend(frameon=False, fontsize=9)
+style_axes(ax, "Lesson 10: time against sequence length" + ("" if has_gpu else " (CPU only: no GPU here)"),
+           "sequence length T", "ms per forward + backward (log scale)", grid="both")
+lesson.save_figure(finish(fig), "10_sequence_length.png")
 
-        lesson.record(gpu_available=has_gpu, gpu_missing_reason=why_not, device_names=names,
-                      step_ms=steps, first_loss=losses,
-                      gpu_speedup_per_step=(steps["cpu"] / steps["cuda"]) if has_gpu else None,
-                      sequence_lengths=list(lengths), layer_timing=timing, kernels=kernels)
+# %% 3. Each fused kernel against the naive composition of the same math.
+if has_gpu:
+    kernels = on("cuda", lesson, time_kernels, "cuda", "small" if quick else "bench", repeats=repeats + 1)
+    rows = [(k["kernel"], k["shape"], k["forward_fused_ms"], k["forward_naive_ms"], k["forward_speedup"],
+             k.get("backward_fused_ms", float("nan")), k.get("backward_naive_ms", float("nan")),
+             k.get("backward_speedup", float("nan"))) for k in kernels]
+    lesson.table("CUDA kernel vs naive CuPy composition (ms per call; speedup = naive / fused)", rows,
+                 headers=["kernel", "shape", "fwd fused", "fwd naive", "fwd speedup",
+                          "bwd fused", "bwd naive", "bwd speedup"])
+    fig = grouped_bars([k["kernel"] for k in kernels],
+                       {"forward": [k["forward_speedup"] for k in kernels],
+                        "backward": [k.get("backward_speedup", np.nan) for k in kernels]},
+                       ylabel="speedup over the naive CuPy composition (x)", annotate=True,
+                       title=f"Lesson 10: fused CUDA kernels on {names['cuda']}", log=True)
+    fig.axes[0].axhline(1.0, color="#555555", linewidth=0.8, linestyle=":")
+else:
+    kernels = time_kernels("cpu", "small", repeats=repeats)
+    rows = [(k["kernel"], k["shape"], k["forward_reference_ms"], k.get("backward_reference_ms", float("nan")))
+            for k in kernels]
+    lesson.table("no GPU: each kernel's NumPy reference on the CPU (ms per call)", rows,
+                 headers=["kernel", "shape", "forward ms", "backward ms"])
+    fig = grouped_bars([k["kernel"] for k in kernels],
+                       {"forward": [k["forward_reference_ms"] for k in kernels],
+                        "backward": [k.get("backward_reference_ms", np.nan) for k in kernels]},
+                       ylabel="ms per call (NumPy reference)", annotate=True, log=True,
+                       title="Lesson 10: the kernels' CPU references (no GPU here for the speedups)")
+lesson.save_figure(fig, "10_kernels.png")
 
+lesson.record(gpu_available=has_gpu, gpu_missing_reason=why_not, device_names=names,
+              step_ms=steps, first_loss=losses,
+              gpu_speedup_per_step=(steps["cpu"] / steps["cuda"]) if has_gpu else None,
+              sequence_lengths=list(lengths), layer_timing=timing, kernels=kernels)
 
-if __name__ == "__main__":
-    main()
+# %%
+lesson.end()

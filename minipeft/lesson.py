@@ -1,21 +1,25 @@
 """The small kit every lesson script uses.
 
-A lesson is a plain Python script in ``lessons/`` (``lessons/01_autograd.py`` ...).
-It wraps its work in a ``Lesson`` so that every lesson takes the same flags, prints
-its measurements the same way, and leaves the same files behind::
+A lesson is a plain Python script in ``lessons/`` (``lessons/01_autograd.py`` ...),
+written top to bottom as cells marked ``# %%``, so that editors that know the convention
+(VS Code, PyCharm, Spyder, Jupytext) open it as a notebook and run it cell by cell, while
+``python lessons/01_autograd.py`` runs it whole. Its first call makes a ``Lesson``, so
+that every lesson takes the same flags, prints its measurements the same way, and leaves
+the same files behind::
 
     from minipeft.lesson import Lesson
 
-    def main(argv=None):
-        with Lesson("01_autograd", __doc__, argv) as lesson:
-            steps = 20 if lesson.quick else 500
-            ...
-            lesson.table("gradients", rows, headers=["name", "value"])
-            lesson.record(final_loss=loss)              # goes to figures/01_results.json
-            lesson.save_figure(fig, "01_graph.png")     # goes to figures/01_graph.png
+    lesson = Lesson("01_autograd", __doc__).begin()
 
-    if __name__ == "__main__":
-        main()
+    # %% 1. Train something.
+    steps = 20 if lesson.quick else 500
+    ...
+    lesson.table("gradients", rows, headers=["name", "value"])
+    lesson.record(final_loss=loss)              # goes to figures/01_results.json
+    lesson.save_figure(fig, "01_graph.png")     # goes to figures/01_graph.png
+
+    # %%
+    lesson.end()                                # writes 01_results.json
 
 Flags every lesson understands:
 
@@ -27,9 +31,10 @@ Flags every lesson understands:
 A lesson that needs its own flags passes ``add_arguments``, a function that receives
 the ``argparse.ArgumentParser``; the parsed values are in ``lesson.args``.
 
-When the ``with`` block ends without an error, ``Lesson`` writes ``NN_results.json``
-(every recorded number, plus ``run_time_s``, ``quick``, ``device`` and ``seed``) and
-prints how long the lesson took.
+The flags come from the command line; in a notebook kernel (where the command line is
+the kernel's own) the defaults are used. ``end()`` writes ``NN_results.json`` (every
+recorded number, plus ``run_time_s``, ``quick``, ``device`` and ``seed``) and prints how
+long the lesson took; a lesson that fails before it writes nothing.
 """
 
 from __future__ import annotations
@@ -137,6 +142,8 @@ class Lesson:
         parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
         if add_arguments is not None:
             add_arguments(parser)
+        if argv is None and "ipykernel" in sys.modules:  # a notebook: sys.argv is the kernel's
+            argv = []
         self.args = parser.parse_args(argv)
 
         self.quick: bool = self.args.quick
@@ -148,10 +155,10 @@ class Lesson:
         self.figures: list[str] = []
         self._start = time.perf_counter()
 
-    # --- the with-block -------------------------------------------------------------
+    # --- first and last call ------------------------------------------------------
 
-    def __enter__(self) -> "Lesson":
-        """Choose the device, seed every random generator and start the clock."""
+    def begin(self) -> "Lesson":
+        """Choose the device, seed every random generator and start the clock; returns self."""
         import minipeft  # imported here so this module loads even while the engine is young
 
         set_device = getattr(minipeft, "set_device", None)
@@ -170,19 +177,16 @@ class Lesson:
         self._start = time.perf_counter()
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> bool:
-        """On success write NN_results.json; on an error write nothing and let it propagate."""
+    def end(self) -> Path:
+        """Write NN_results.json (atomically) and print how long the lesson took; returns its path."""
         elapsed = time.perf_counter() - self._start
-        if exc_type is not None:
-            print(f"lesson {self.number} failed after {elapsed:.1f} s", file=sys.stderr)
-            return False
         meta = {"lesson": self.name, "quick": self.quick, "device": self.device,
                 "seed": self.seed, "run_time_s": round(elapsed, 3), "figures": self.figures}
         path = self.out / f"{self.number}_results.json"
         _write_atomically(path, json.dumps({**meta, **self.results}, indent=2) + "\n")
         print(f"results: {path}")
         print(f"lesson {self.number} finished in {elapsed:.1f} s")
-        return False
+        return path
 
     # --- what a lesson calls --------------------------------------------------------
 

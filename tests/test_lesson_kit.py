@@ -45,10 +45,18 @@ def test_device_comes_from_the_environment_unless_given(tmp_path, devices, monke
     assert make(tmp_path, "--device", "cpu").device == "cpu"
 
 
-def test_enter_sets_device_and_seed(tmp_path, devices):
-    with make(tmp_path, "--seed", "3"):
-        pass
+def test_begin_sets_device_and_seed(tmp_path, devices):
+    lesson = make(tmp_path, "--seed", "3")
+    assert devices == []  # parsing the flags changes nothing yet
+    assert lesson.begin() is lesson
     assert devices == [("device", "cpu"), ("seed", 3)]
+
+
+def test_in_a_notebook_kernel_the_command_line_is_not_read(tmp_path, devices, monkeypatch):
+    monkeypatch.setattr(kit.sys, "argv", ["ipykernel_launcher.py", "-f", "/tmp/kernel-1.json"])
+    monkeypatch.setitem(kit.sys.modules, "ipykernel", object())
+    lesson = Lesson("01_demo", "A demo lesson.")
+    assert (lesson.quick, lesson.seed) == (False, 0)
 
 
 def test_extra_arguments(tmp_path, devices):
@@ -65,9 +73,10 @@ def test_name_must_start_with_a_two_digit_number(tmp_path):
 
 
 def test_results_json_holds_recorded_values_converted_from_numpy(tmp_path, devices, capsys):
-    with make(tmp_path, "--quick") as lesson:
-        lesson.record(loss=np.float32(0.5), steps=np.int64(12), curve=np.arange(3.0),
-                      nested={"acc": np.float64(0.25), "pair": (1, 2)}, broken=float("nan"))
+    lesson = make(tmp_path, "--quick").begin()
+    lesson.record(loss=np.float32(0.5), steps=np.int64(12), curve=np.arange(3.0),
+                  nested={"acc": np.float64(0.25), "pair": (1, 2)}, broken=float("nan"))
+    assert lesson.end() == tmp_path.resolve() / "01_results.json"
     results = json.loads((tmp_path / "01_results.json").read_text())
     assert results["loss"] == 0.5 and type(results["loss"]) is float
     assert results["steps"] == 12
@@ -88,20 +97,19 @@ def test_results_are_written_atomically(tmp_path, devices, monkeypatch):
         real_replace(src, dst)
 
     monkeypatch.setattr(kit.os, "replace", spy)
-    with make(tmp_path) as lesson:
-        lesson.record(x=1)
+    lesson = make(tmp_path).begin()
+    lesson.record(x=1)
+    lesson.end()
     final = tmp_path.resolve() / "01_results.json"
     assert renames and renames[-1][1] == final
     assert renames[-1][0].parent == final.parent and renames[-1][0] != final
     assert sorted(p.name for p in tmp_path.iterdir()) == ["01_results.json"]  # no temp left
 
 
-def test_a_failing_lesson_leaves_existing_results_alone(tmp_path, devices):
+def test_a_lesson_that_stops_before_end_leaves_existing_results_alone(tmp_path, devices):
     (tmp_path / "01_results.json").write_text('{"old": 1}')
-    with pytest.raises(RuntimeError):
-        with make(tmp_path) as lesson:
-            lesson.record(x=2)
-            raise RuntimeError("boom")
+    lesson = make(tmp_path).begin()
+    lesson.record(x=2)  # ... and then a cell raises: end() is never reached
     assert json.loads((tmp_path / "01_results.json").read_text()) == {"old": 1}
 
 

@@ -67,7 +67,12 @@ def test_lesson_files_follow_the_conventions():
     for lesson in LESSONS:
         text = lesson.read_text(encoding="utf-8")
         assert text.lstrip().startswith(('"""', 'r"""')), f"{lesson.name}: start with a docstring"
-        assert 'if __name__ == "__main__":' in text, f"{lesson.name}: must run as a script"
+        cells = [line for line in text.splitlines() if line.lstrip().startswith("# %%")]
+        assert len(cells) >= 2, f"{lesson.name}: split the lesson into cells marked '# %%'"
+        indented = [line for line in cells if not line.startswith("# %%")]
+        assert not indented, f"{lesson.name}: cell markers must start the line (editors ignore others): {indented}"
+        assert f'Lesson("{lesson.stem}", __doc__' in text and text.rstrip().endswith("lesson.end()"), \
+            f"{lesson.name}: begin with Lesson({lesson.stem!r}, __doc__...).begin() and end with lesson.end()"
 
 
 def test_unknown_lesson_fails_and_lists_the_lessons():
@@ -91,17 +96,17 @@ GOOD_LESSON = '''\
     from minipeft.lesson import Lesson
 
 
-    def main(argv=None):
-        with Lesson("{stem}", __doc__, argv) as lesson:
-            values = np.random.default_rng(0).normal(size=2000).cumsum()
-            fig, ax = plt.subplots()
-            ax.plot(values)
-            lesson.save_figure(fig, "{number}_walk.png")
-            lesson.record(last=values[-1], quick_seen=lesson.quick)
+    lesson = Lesson("{stem}", __doc__).begin()
 
+    # %% A random walk.
+    values = np.random.default_rng(0).normal(size=2000).cumsum()
+    fig, ax = plt.subplots()
+    ax.plot(values)
+    lesson.save_figure(fig, "{number}_walk.png")
+    lesson.record(last=values[-1], quick_seen=lesson.quick)
 
-    if __name__ == "__main__":
-        main()
+    # %%
+    lesson.end()
 '''
 
 BAD_LESSON = '''\
