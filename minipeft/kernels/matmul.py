@@ -13,11 +13,6 @@ default: cuBLAS is many times faster).
 """
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
-
-import numpy as np
-
 from . import cuda
 
 _counters: list["GemmCount"] = []
@@ -49,33 +44,10 @@ class count_gemms:
 
 def gemm(a, b):
     """a @ b (batched and broadcasting like numpy.matmul), counted."""
-    out = _batched_on_threads(a, b) if _worth_threading(a, b) else a @ b
+    out = a @ b
     for counter in _counters:
         counter.add(a, b, out)
     return out
-
-
-# ---- batched products on the CPU ------------------------------------------------------
-# numpy.matmul runs a stack of small matrices (attention: batch x heads of T x T) one after
-# another on one core, and slowly when an operand is a transposed view. Splitting the
-# batch across a thread per core (NumPy releases the GIL inside matmul) is 2-6x faster
-# on a two-core machine; a single large matrix product is left to BLAS, which threads itself.
-_CORES = os.cpu_count() or 1
-_pool = ThreadPoolExecutor(max_workers=_CORES) if _CORES > 1 else None
-
-
-def _worth_threading(a, b) -> bool:
-    return (_pool is not None and isinstance(a, np.ndarray) and isinstance(b, np.ndarray)
-            and a.ndim >= 3 and a.shape[:-2] == b.shape[:-2] and a.shape[0] >= _CORES)
-
-
-def _batched_on_threads(a, b):
-    out = np.empty(a.shape[:-1] + b.shape[-1:], dtype=np.result_type(a, b))
-    bounds = np.linspace(0, a.shape[0], _CORES + 1).astype(int)
-    chunks = [slice(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]
-    list(_pool.map(lambda rows: np.matmul(a[rows], b[rows], out=out[rows]), chunks))
-    return out
-
 
 
 # ---- a tiled matrix product on the GPU, written for learning ----------------------------
