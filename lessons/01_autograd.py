@@ -37,6 +37,7 @@ Figures:
 Everything runs in float64 so that the comparisons show the formulas, not float32
 rounding. ``--quick`` runs the same network: it already takes about a second.
 """
+# %% Setup: imports, constants, and the lesson's flags (--quick, --device, --out, --seed).
 import math
 
 import numpy as np

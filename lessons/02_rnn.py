@@ -60,6 +60,7 @@ What to look at, cell by cell:
 
 ``--quick`` runs every cell at toy sizes in a few seconds (numbers then mean little).
 """
+# %% Setup: imports, constants, and the lesson's flags (--quick, --device, --out, --seed).
 import inspect
 import itertools
 import time

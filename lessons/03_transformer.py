@@ -64,6 +64,7 @@ Timings on a shared machine are noisy: a BLAS thread that waits for a busy core 
 every matrix product. The lesson says when the CPU is busy (and the figure's title
 records it); ``OPENBLAS_NUM_THREADS=1 python -m lessons 3`` gives steadier numbers there.
 """
+# %% Setup: imports, constants, and the lesson's flags (--quick, --device, --out, --seed).
 import json
 import os
 

@@ -77,6 +77,7 @@ Figures:
 ``--quick`` pre-trains from scratch for 60 steps (seconds; nothing is learned; used by
 the tests) and never touches the shipped file. ``--steps N`` changes a retrain's length.
 """
+# %% Setup: imports, constants, and the lesson's flags (--quick, --device, --out, --seed).
 import os
 import platform
 import time

@@ -60,6 +60,7 @@ The default run takes under 3 minutes on a two-core CPU (150-158 s measured at a
 average of about 2; 232 s at 3-4). ``--quick`` runs every cell at toy sizes in about 10 s (its
 numbers mean little). ``--checkpoint PATH`` starts from another pre-trained checkpoint.
 """
+# %% Setup: imports, constants, and the lesson's flags (--quick, --device, --out, --seed).
 import numpy as np
 
 import minipeft as mp

@@ -50,6 +50,7 @@ The default run takes about a minute on a two-core CPU (51-58 s measured at a lo
 average of 2-3); ``--quick`` takes about 10 s. ``--checkpoint PATH`` starts from another
 pre-trained checkpoint.
 """
+# %% Setup: imports, constants, and the lesson's flags (--quick, --device, --out, --seed).
 import tempfile
 from pathlib import Path
 

@@ -58,6 +58,7 @@ built; they do not replace it.
 ``--quick`` runs every cell at toy sizes in seconds (the numbers then mean nothing).
 ``--checkpoint PATH`` starts from another pre-trained checkpoint than the shipped one.
 """
+# %% Setup: imports, constants, and the lesson's flags (--quick, --device, --out, --seed).
 import statistics
 import tempfile
 from pathlib import Path

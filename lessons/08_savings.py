@@ -54,6 +54,7 @@ What to look at, cell by cell:
 
 Nothing here trains; the lesson runs in seconds, and ``--quick`` is the same lesson.
 """
+# %% Setup: imports, constants, and the lesson's flags (--quick, --device, --out, --seed).
 import tempfile
 from pathlib import Path
 

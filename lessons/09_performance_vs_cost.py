@@ -63,6 +63,7 @@ between neighbouring points are noise, the shape of the curves is not.
 ``--quick`` runs every cell at toy sizes in seconds (the numbers then mean nothing).
 ``--checkpoint PATH`` starts from another pre-trained checkpoint than the shipped one.
 """
+# %% Setup: imports, constants, and the lesson's flags (--quick, --device, --out, --seed).
 
 import numpy as np
 

@@ -28,6 +28,7 @@ Without a GPU the lesson says so, times the CPU part (the training step, the seq
 lengths, and each kernel's NumPy reference), and draws that. ``--device`` does not
 matter here: the lesson times every device it finds.
 """
+# %% Setup: imports, constants, and the lesson's flags (--quick, --device, --out, --seed).
 import numpy as np
 
 import minipeft as mp
