@@ -75,6 +75,25 @@ def test_lesson_files_follow_the_conventions():
             f"{lesson.name}: begin with Lesson({lesson.stem!r}, __doc__...).begin() and end with lesson.end()"
 
 
+CELL_BY_CELL = """
+import re, sys
+path, out = sys.argv[1], sys.argv[2]
+sys.argv = ["kernel", "--quick", "--out", out]
+namespace = {"__name__": "__main__"}
+for number, cell in enumerate(re.split(r"(?m)^(?=# %%)", open(path).read())):
+    exec(compile(cell, f"{path} cell {number}", "exec"), namespace)  # as an editor runs one cell
+"""
+
+
+@pytest.mark.parametrize("number", ["01", "08"])
+def test_a_lesson_runs_cell_by_cell_as_a_notebook_would(number, tmp_path):
+    lesson = next(p for p in LESSONS if p.stem.startswith(number))
+    proc = subprocess.run([sys.executable, "-c", CELL_BY_CELL, str(lesson), str(tmp_path)],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, f"{lesson.name} cell by cell:\n{proc.stdout}\n{proc.stderr}"
+    check_outputs(tmp_path, number)
+
+
 def test_unknown_lesson_fails_and_lists_the_lessons():
     proc = run_lessons(99, timeout=60)
     assert proc.returncode != 0
