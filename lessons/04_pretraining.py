@@ -255,9 +255,12 @@ lesson.table(f"held-out evaluation now ({len(eval_batches) * 64} sentence pairs 
              f"{recipe['mask_prob']:.0%} masking; {probe_n} probe sentences per context kind; chance 0.5)",
              rows, headers=["measure", "value", "bar", "verdict"])
 passed = all(value >= bars[name] for name, value in results.items() if bars[name] is not None)
-print("the model passes every probe" if passed else
-      "the model does NOT pass every probe" + (" (expected with --quick: 60 steps learn nothing)"
-                                                 if quick else ""))
+if passed:
+    print("the model passes every probe")
+elif quick:
+    print("the model does NOT pass every probe (expected with --quick: 60 steps learn nothing)")
+else:  # negation is learned last, and when depends on float rounding (README: "Sensitive to rounding")
+    print("the model does NOT pass every probe; if only negation is missing, retrain with --steps 16000")
 
 # %% 4. Masked-word predictions. Held-out sentences (the previous sentence as context), then probes.
 examples = pick_examples(heldout.documents, lexicon)
