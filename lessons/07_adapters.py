@@ -184,7 +184,6 @@ runs = {task_name: {"adapter": [], "full": []} for task_name in TASKS}
 forgetting = {}
 files = {}
 adapter_files = tempfile.TemporaryDirectory()  # removed at the end of cell 6 (or when Python exits)
-folder = adapter_files.name
 for task_name in TASKS:
     task = tasks[task_name]
     for seed in seeds[task_name]:
@@ -206,7 +205,7 @@ for task_name in TASKS:
                 else:
                     entry["full"] = mlm_accuracy(pretrained)
             if seed == seeds[task_name][0]:
-                path = Path(folder) / f"{task_name}_{method}.npz"
+                path = Path(adapter_files.name) / f"{task_name}_{method}.npz"
                 nbytes = (save_adapter(model, task_name, path) if method == "adapter"
                           else save_checkpoint(model, path))
                 files.setdefault(task_name, {})[method] = nbytes
