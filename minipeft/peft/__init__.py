@@ -4,6 +4,7 @@ Organised like Hugging Face peft, one file per piece of a method:
 
     config.py   AdapterConfig: bottleneck m, nonlinearity, initialisation, which layers
     layer.py    Adapter (h + W_up f(W_down h + b_down) + b_up) and AdapterWrapper (where it plugs in)
+    fused.py    the adapter as one op, its backward derived by hand
     model.py    add_adapter, set_adapter, disable_adapter, delete_adapter, counting
     save.py     save_adapter / load_adapter: kilobyte files checked against their base model
 

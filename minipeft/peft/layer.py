@@ -26,14 +26,7 @@ from ..nn import init
 from ..nn.layers import Linear, ModuleDict
 from ..nn.module import Module
 from .config import DOWN_INITS, NONLINEARITIES, UP_INITS
-
-
-def _nonlinearity(name: str, x: Tensor) -> Tensor:
-    if name == "gelu":
-        return x.gelu()
-    if name == "relu":
-        return x.relu()
-    return x.tanh()
+from .fused import adapter_bottleneck
 
 
 class Adapter(Module):
@@ -64,8 +57,9 @@ class Adapter(Module):
             self.up.weight.data = init.truncated_normal((bottleneck, d_model), init_std).data
 
     def forward(self, h: Tensor) -> Tensor:
-        z = _nonlinearity(self.nonlinearity, self.down(h))  # (..., m)
-        return h + self.up(z)  # (..., d): the skip connection keeps h, the bottleneck adds a change
+        # (..., d) -> (..., m) -> (..., d): the skip connection keeps h, the bottleneck adds a change
+        return adapter_bottleneck(h, self.down.weight, self.down.bias, self.up.weight, self.up.bias,
+                                  self.nonlinearity)
 
     def extra_repr(self) -> str:
         d, m = self.d_model, self.bottleneck

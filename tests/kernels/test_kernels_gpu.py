@@ -101,23 +101,27 @@ def check_case_naive(name):
     compare(got, want, FLOAT32, f"{name} naive forward")
 
 
-def _one_training_step(device: str, steps: int = 2):
-    """Losses, gradients and weights after ``steps`` bench-small training steps on ``device``."""
+def _one_training_step(device: str, adapters: bool, steps: int = 2):
+    """Losses, gradients and weights after ``steps`` bench-small training steps on ``device``
+    (of the whole model, or of m = 16 adapters with the base frozen)."""
     from minipeft.bench import TrainingStep
+    from minipeft.bench.steps import with_adapters
 
     mp.set_device(device)
-    step = TrainingStep("bench-small", seed=0)  # weights are drawn on the CPU: the same on both devices
+    prepare = with_adapters(16) if adapters else None
+    step = TrainingStep("bench-small", prepare=prepare, seed=0)  # weights are drawn on the CPU: the same on both devices
     losses = [step() for _ in range(steps)]
     grads = {name: backend.to_numpy(p.grad) for name, p in step.model.named_parameters() if p.grad is not None}
     weights = {name: p.numpy() for name, p in step.model.named_parameters()}
     return losses, grads, weights
 
 
-def test_a_training_step_on_the_gpu_matches_the_cpu(gpu):
+@pytest.mark.parametrize("adapters", [False, True], ids=["full", "adapters"])
+def test_a_training_step_on_the_gpu_matches_the_cpu(gpu, adapters):
     launched = sum(cuda.launches.values())
-    gpu_losses, gpu_grads, gpu_weights = _one_training_step("cuda")
+    gpu_losses, gpu_grads, gpu_weights = _one_training_step("cuda", adapters)
     assert sum(cuda.launches.values()) - launched > 50, "the GPU training step ran few CUDA kernels"
-    cpu_losses, cpu_grads, cpu_weights = _one_training_step("cpu")
+    cpu_losses, cpu_grads, cpu_weights = _one_training_step("cpu", adapters)
     mp.set_device("cuda")
     np.testing.assert_allclose(gpu_losses, cpu_losses, rtol=1e-4)
     assert set(gpu_grads) == set(cpu_grads)

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 import minipeft as mp
+from minipeft.kernels.matmul import count_gemms
 from minipeft.nn import BertConfig, BertModel, EncoderDecoder, EncoderLayer
 from minipeft.peft import (Adapter, AdapterConfig, AdapterWrapper, add_adapter, adapter_parameter_count,
                            set_adapter)
@@ -77,6 +78,42 @@ def test_gradcheck_through_an_adapter(nonlinearity, randn):
     adapter.down.bias.data += 0.3  # keep ReLU's inputs away from its kink at 0
     h = randn(2, 4, 6, requires_grad=True)
     assert mp.gradcheck(lambda h, *params: adapter(h), h, *adapter.parameters())
+
+
+def composed_adapter(adapter: Adapter, h):
+    """The adapter as separate ops, the way its docstring writes it: h + up(f(down(h)))."""
+    a = adapter.down(h)
+    z = {"gelu": a.gelu, "relu": a.relu, "tanh": a.tanh}[adapter.nonlinearity]()
+    return h + adapter.up(z)
+
+
+@pytest.mark.parametrize("nonlinearity", ["gelu", "relu", "tanh"])
+def test_fused_adapter_equals_the_composed_ops_forward_bit_for_bit_and_every_gradient(nonlinearity):
+    adapter = Adapter(32, 4, nonlinearity, up_init="normal", init_std=0.3)
+    data = np.random.default_rng(1).standard_normal((3, 5, 32)).astype(np.float32)
+    dy = np.random.default_rng(2).standard_normal((3, 5, 32)).astype(np.float32)
+    results = []
+    for run in (adapter, lambda h: composed_adapter(adapter, h)):
+        adapter.zero_grad()
+        h = mp.tensor(data, requires_grad=True)
+        y = run(h)
+        y.backward(dy)
+        results.append((y.data, h.grad, [p.grad for p in adapter.parameters()]))
+    (y_fused, dh_fused, dparams_fused), (y_composed, dh_composed, dparams_composed) = results
+    assert np.array_equal(y_fused, y_composed)  # the same float32 operations in the same order
+    np.testing.assert_allclose(dh_fused, dh_composed, rtol=1e-5, atol=1e-6)
+    for fused, composed in zip(dparams_fused, dparams_composed):  # sums in another order: rounding only
+        np.testing.assert_allclose(fused, composed, rtol=1e-4, atol=1e-5)
+
+
+def test_fused_adapter_skips_the_input_gradient_product_when_the_input_is_frozen():
+    adapter = Adapter(16, 4, up_init="normal", init_std=0.3)
+    h = mp.tensor(np.random.default_rng(0).standard_normal((2, 3, 16)).astype(np.float32))  # no grad wanted
+    y = adapter(h)
+    with count_gemms() as count:
+        y.sum().backward()
+    assert count.calls == 3  # dW_up, dz, dW_down; no dh = da W_down^T
+    assert h.grad is None and all(p.grad is not None for p in adapter.parameters())
 
 
 def test_gradcheck_through_a_wrapped_encoder_layer(randn):
