@@ -147,13 +147,19 @@ def test_every_base_weight_is_bit_identical_after_adapter_training(kit):
         assert np.array_equal(base_now[name], array), name
 
 
-def test_disable_adapter_gives_the_base_outputs_exactly_even_after_training(kit):
+def adapter_trained_for_5_steps(kit):
+    """A classifier, held-out ids, its logits before adding an adapter ("base") and after 5 steps
+    of training one ("tuned")."""
     model = kit.classifier()
     ids, _ = kit.heldout()
     base = kit.logits(model, ids)
     add_adapter(model, "task", AdapterConfig(bottleneck=4))
     kit.train_steps(model, 5)
-    tuned = kit.logits(model, ids)
+    return model, ids, base, kit.logits(model, ids)
+
+
+def test_disable_adapter_gives_the_base_outputs_exactly_even_after_training(kit):
+    model, ids, base, tuned = adapter_trained_for_5_steps(kit)
     assert not np.allclose(tuned, base)
     with disable_adapter(model):
         assert active_adapter(model) is None
@@ -167,12 +173,7 @@ def test_disable_adapter_gives_the_base_outputs_exactly_even_after_training(kit)
 
 def test_disable_adapter_in_some_layers_only_keeps_the_adapters_layer_norms_and_head(kit):
     """Houlsby's ablation: take the adapters out of some layers at test time."""
-    model = kit.classifier()
-    ids, _ = kit.heldout()
-    base = kit.logits(model, ids)
-    add_adapter(model, "task", AdapterConfig(bottleneck=4))
-    kit.train_steps(model, 5)
-    tuned = kit.logits(model, ids)
+    model, ids, base, tuned = adapter_trained_for_5_steps(kit)
     wrappers = [model.bert.layers[i].attention.output for i in (0, 1)]
     with disable_adapter(model, layers=[1]):
         assert [w.active for w in wrappers] == ["task", None]
