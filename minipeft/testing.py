@@ -1,12 +1,14 @@
 """Assertions for comparing an implementation with its reference (like ``numpy.testing``).
 
-Used by the kernel tests: a CUDA kernel (or its CPU emulation) against the NumPy reference
-of the same math, output by output.
+Used by the kernel and device tests: a CUDA kernel (or its CPU emulation) against the NumPy
+reference of the same math, output by output; training steps on one device against the
+same steps on another.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from . import backend
 from .backend import to_numpy
 
 
@@ -27,3 +29,50 @@ def assert_outputs_close(got, want, rtol: float, atol: float, what: str) -> None
         assert g.dtype == w.dtype, f"{what}: output {i} is {g.dtype}, reference {w.dtype}"
         scale = max(float(np.abs(w).max()), 1.0) if w.size else 1.0
         np.testing.assert_allclose(g, w, rtol=rtol, atol=atol * scale, err_msg=f"{what}: output {i}")
+
+
+def run_training_steps(device: str, config: str = "bench-small", adapters: bool = False, steps: int = 2) -> dict:
+    """Take ``steps`` optimizer steps of ``bench.TrainingStep(config)`` on ``device`` (the whole
+    model, or adapters with the base frozen) and return what they left, as NumPy arrays:
+    ``{"losses": [...], "grads": {name: array}, "weights": {name: array}}``.
+
+    The weights and the batch are drawn on the CPU, so every device starts from the same ones.
+    """
+    from .bench.steps import CONFIGS, TrainingStep, with_adapters
+
+    previous = backend.get_device()
+    backend.set_device(device)
+    try:
+        prepare = with_adapters(CONFIGS[config]["adapter_bottleneck"]) if adapters else None
+        step = TrainingStep(config, prepare=prepare, seed=0)
+        losses = [step() for _ in range(steps)]
+        params = dict(step.model.named_parameters())
+        return {"losses": losses,
+                "grads": {name: to_numpy(p.grad) for name, p in params.items() if p.grad is not None},
+                "weights": {name: p.numpy() for name, p in params.items()}}
+    finally:
+        backend.set_device(previous)
+
+
+def assert_same_training(got: dict, want: dict, loss_rtol: float, grad_rtol: float, weight_atol: float,
+                         what: str) -> None:
+    """Two ``run_training_steps`` results agree: losses within ``loss_rtol``, each gradient
+    within ``grad_rtol`` in relative L2 norm, each weight within ``weight_atol``.
+
+    A gradient is measured against its own norm, or against 1e-4 of the model's largest
+    gradient norm when its own is smaller: the gradient of an attention key's bias is zero in
+    exact arithmetic (softmax ignores a shift shared by every key), so what the two runs hold
+    there is rounding noise of about 1e-9, which no relative bound can compare.
+    Weights get an absolute bound: Adam's first steps move each weight by about its learning
+    rate whatever the gradient's size, so a gradient near 0 whose sign differs in the last
+    bits moves its weight the other way.
+    """
+    np.testing.assert_allclose(got["losses"], want["losses"], rtol=loss_rtol, err_msg=f"{what}: losses")
+    assert set(got["grads"]) == set(want["grads"]), f"{what}: different parameters got gradients"
+    floor = 1e-4 * max(np.linalg.norm(g) for g in want["grads"].values())
+    for name, reference in want["grads"].items():
+        error = np.linalg.norm(got["grads"][name] - reference) / max(np.linalg.norm(reference), floor)
+        assert error < grad_rtol, f"{what}: {name}'s gradient differs by {error:.2e} (relative L2)"
+    for name, reference in want["weights"].items():
+        np.testing.assert_allclose(got["weights"][name], reference, rtol=0, atol=weight_atol,
+                                   err_msg=f"{what}: {name}")

@@ -22,6 +22,9 @@ from ..peft import AdapterConfig, add_adapter
 from .timing import median, time_ms
 
 CONFIGS = {
+    # a few milliseconds anywhere: the size the tests take a step at (also through emulated CUDA)
+    "bench-tiny": dict(model=dict(vocab_size=50, hidden_size=16, num_layers=2, num_heads=2, ff_size=32,
+                                  max_position=8, dropout=0.0), seq=8, batch=3, adapter_bottleneck=4),
     # the size the CPU figures are quoted at
     "bench-small": dict(model=dict(vocab_size=1000, hidden_size=128, num_layers=4, num_heads=4, ff_size=512,
                                    max_position=64, dropout=0.0), seq=64, batch=32, adapter_bottleneck=16),

@@ -5,7 +5,7 @@ too, with the same NVRTC and the options CuPy adds, turns a typo or a type error
 kernel into a failed test on any machine where CuPy and the CUDA NVRTC library are
 installed (``pip install -e '.[cuda13]'``; CI does). Each source is compiled for float32
 and float64 (``typedef ... real;``). Skipped, with the reason, where they are missing.
-Whether the kernels compute the right thing is tested by test_kernels_emulated.py (on
+Whether the kernels compute the right thing is tested by tests/emulated/test_kernels_emulated.py (on
 the CPU) and test_kernels_gpu.py (on a GPU).
 """
 import pytest

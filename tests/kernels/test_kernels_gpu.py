@@ -11,7 +11,7 @@ import minipeft as mp
 from minipeft import backend
 from minipeft.bench.kernels import CASES_BY_NAME, to_device
 from minipeft.kernels import cuda
-from minipeft.testing import assert_outputs_close
+from minipeft.testing import assert_outputs_close, assert_same_training, run_training_steps
 
 pytestmark = pytest.mark.gpu
 
@@ -101,34 +101,10 @@ def check_case_naive(name):
     compare(got, want, FLOAT32, f"{name} naive forward")
 
 
-def _one_training_step(device: str, adapters: bool, steps: int = 2):
-    """Losses, gradients and weights after ``steps`` bench-small training steps on ``device``
-    (of the whole model, or of m = 16 adapters with the base frozen)."""
-    from minipeft.bench import TrainingStep
-    from minipeft.bench.steps import with_adapters
-
-    mp.set_device(device)
-    prepare = with_adapters(16) if adapters else None
-    step = TrainingStep("bench-small", prepare=prepare, seed=0)  # weights are drawn on the CPU: the same on both devices
-    losses = [step() for _ in range(steps)]
-    grads = {name: backend.to_numpy(p.grad) for name, p in step.model.named_parameters() if p.grad is not None}
-    weights = {name: p.numpy() for name, p in step.model.named_parameters()}
-    return losses, grads, weights
-
-
 @pytest.mark.parametrize("adapters", [False, True], ids=["full", "adapters"])
 def test_a_training_step_on_the_gpu_matches_the_cpu(gpu, adapters):
     launched = sum(cuda.launches.values())
-    gpu_losses, gpu_grads, gpu_weights = _one_training_step("cuda", adapters)
+    on_gpu = run_training_steps("cuda", "bench-small", adapters)
     assert sum(cuda.launches.values()) - launched > 50, "the GPU training step ran few CUDA kernels"
-    cpu_losses, cpu_grads, cpu_weights = _one_training_step("cpu", adapters)
-    mp.set_device("cuda")
-    np.testing.assert_allclose(gpu_losses, cpu_losses, rtol=1e-4)
-    assert set(gpu_grads) == set(cpu_grads)
-    for name, want in cpu_grads.items():
-        error = np.linalg.norm(gpu_grads[name] - want) / max(np.linalg.norm(want), 1e-12)
-        assert error < 2e-3, f"{name}: GPU gradient differs from the CPU one by {error:.2e} (relative L2)"
-    for name, want in cpu_weights.items():
-        # Adam's first steps move each weight by about lr = 1e-4 whatever the gradient's size,
-        # so a gradient near 0 whose sign differs in the last bits moves it the other way.
-        np.testing.assert_allclose(gpu_weights[name], want, rtol=0, atol=5e-4, err_msg=name)
+    on_cpu = run_training_steps("cpu", "bench-small", adapters)
+    assert_same_training(on_gpu, on_cpu, loss_rtol=1e-4, grad_rtol=2e-3, weight_atol=5e-4, what="GPU vs CPU")
