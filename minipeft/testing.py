@@ -54,25 +54,33 @@ def run_training_steps(device: str, config: str = "bench-small", adapters: bool 
         backend.set_device(previous)
 
 
+def assert_gradients_close(got: dict, want: dict, rtol: float, what: str) -> None:
+    """Two sets of gradients ({parameter name: array}) agree: the same names, and each
+    gradient within ``rtol`` in relative L2 norm.
+
+    A gradient is measured against its own norm, or against 1e-4 of the largest gradient norm
+    in ``want`` when its own is smaller: the gradient of an attention key's bias is zero in
+    exact arithmetic (softmax ignores a shift shared by every key), so what two computations
+    hold there is rounding noise of about 1e-9, which no relative bound can compare.
+    """
+    assert set(got) == set(want), f"{what}: different parameters got gradients"
+    floor = 1e-4 * max(np.linalg.norm(g) for g in want.values())
+    for name, reference in want.items():
+        error = np.linalg.norm(got[name] - reference) / max(np.linalg.norm(reference), floor)
+        assert error < rtol, f"{what}: {name}'s gradient differs by {error:.2e} (relative L2)"
+
+
 def assert_same_training(got: dict, want: dict, loss_rtol: float, grad_rtol: float, weight_atol: float,
                          what: str) -> None:
-    """Two ``run_training_steps`` results agree: losses within ``loss_rtol``, each gradient
-    within ``grad_rtol`` in relative L2 norm, each weight within ``weight_atol``.
+    """Two ``run_training_steps`` results agree: losses within ``loss_rtol``, gradients as in
+    ``assert_gradients_close``, each weight within ``weight_atol``.
 
-    A gradient is measured against its own norm, or against 1e-4 of the model's largest
-    gradient norm when its own is smaller: the gradient of an attention key's bias is zero in
-    exact arithmetic (softmax ignores a shift shared by every key), so what the two runs hold
-    there is rounding noise of about 1e-9, which no relative bound can compare.
     Weights get an absolute bound: Adam's first steps move each weight by about its learning
     rate whatever the gradient's size, so a gradient near 0 whose sign differs in the last
     bits moves its weight the other way.
     """
     np.testing.assert_allclose(got["losses"], want["losses"], rtol=loss_rtol, err_msg=f"{what}: losses")
-    assert set(got["grads"]) == set(want["grads"]), f"{what}: different parameters got gradients"
-    floor = 1e-4 * max(np.linalg.norm(g) for g in want["grads"].values())
-    for name, reference in want["grads"].items():
-        error = np.linalg.norm(got["grads"][name] - reference) / max(np.linalg.norm(reference), floor)
-        assert error < grad_rtol, f"{what}: {name}'s gradient differs by {error:.2e} (relative L2)"
+    assert_gradients_close(got["grads"], want["grads"], grad_rtol, what)
     for name, reference in want["weights"].items():
         np.testing.assert_allclose(got["weights"][name], reference, rtol=0, atol=weight_atol,
                                    err_msg=f"{what}: {name}")

@@ -7,8 +7,10 @@
 It reports the median milliseconds of a full training step (Adam, every weight trained),
 the FLOPs of that step (counted matrix products), this machine's float32 GEMM peak
 measured in the same run, and efficiency = (FLOPs / step time) / peak: the share of the
-machine's best matrix speed that a whole training step reaches. Then the forward +
-backward time of one RNN layer against one Transformer layer as the sequence grows.
+machine's best matrix speed that a whole training step reaches. Where torch is installed
+(it is never a dependency), the same step written in plain PyTorch, timed in turns with
+minipeft's. Then the forward + backward time of one RNN layer against one Transformer layer
+as the sequence grows.
 """
 from __future__ import annotations
 

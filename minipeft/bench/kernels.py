@@ -1,6 +1,6 @@
 """The GPU part of ``python -m minipeft.bench --device cuda``: each CUDA kernel against the
-naive CuPy composition of the same math, the training step with and without the kernels,
-and a plain PyTorch implementation of the same model (the adapter step is in every report).
+naive CuPy composition of the same math, and the training step with and without the kernels
+(the adapter step and the PyTorch comparison are in every report).
 
 "Naive composition" means the kernel family's own reference run on CuPy arrays (inside
 ``kernels.cuda.kernels_disabled()``): the same formulas as a chain of CuPy array
@@ -11,13 +11,9 @@ tiled kernel is there to learn from, not to win.)
 
 ``CASES`` lists the kernels with inputs of the bench-base shapes ("bench") and of small
 shapes ("small", for the CPU and ``--quick``); the kernel tests reuse them.
-
-The PyTorch comparison is optional: it runs when ``import torch`` works and a CUDA device
-is visible to it, and is reported as skipped otherwise. torch is never a dependency.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -27,6 +23,7 @@ from .. import backend
 from ..kernels import adam, attention, cross_entropy, cuda, gelu, layernorm, matmul, softmax
 from .steps import TrainingStep
 from .timing import median, time_ms
+from .torch_reference import torch_row
 
 
 # ---- the kernels and their inputs ---------------------------------------------------------
@@ -198,7 +195,6 @@ def gpu_sections(step: TrainingStep, repeats: int, quick: bool) -> dict:
     return {
         "kernels": time_kernels("cuda", "small" if quick else "bench", repeats=max(3, repeats)),
         "full_step_kernels_off_ms": kernels_off,
-        "torch": torch_comparison(step, repeats),
     }
 
 
@@ -206,13 +202,6 @@ def format_gpu_sections(r: dict) -> list[str]:
     """The GPU sections as text lines for ``format_report``."""
     lines = ["", f"  full step, fused kernels off   {r['full_step_kernels_off_ms']:9.1f} ms "
                  f"(every op its naive CuPy composition; fused: {r['full_step_ms']:.1f} ms)"]
-    t = r["torch"]
-    if "step_ms" in t:
-        lines.append(f"  PyTorch {t['version']} fp32 eager step {t['step_ms']:7.1f} ms: minipeft takes "
-                     f"{r['full_step_ms'] / t['step_ms']:.2f}x as long; same weights, losses "
-                     f"{t['minipeft_loss']:.6f} (minipeft) vs {t['loss']:.6f} (PyTorch)")
-    else:
-        lines.append(f"  PyTorch comparison             skipped: {t['skipped']}")
     lines += ["", "  each kernel against the naive CuPy composition of the same math (median ms per call):",
               f"  {'kernel':<14} {'shape':<28} {'fwd fused':>9} {'naive':>8} {'speedup':>7}"
               f" {'bwd fused':>9} {'naive':>8} {'speedup':>7}"]
@@ -243,12 +232,9 @@ def markdown_summary(reports: list[dict], date: str = "") -> str:
                   f"({100 * r['efficiency']:.1f}%) |",
                   f"| adapter step (m = {r['adapter_bottleneck']}) | {r['adapter_step_ms']:.1f} ms "
                   f"({r['adapter_vs_full']:.2f} x the full step) |"]
+        lines.append(torch_row(r["torch"]))
         if "full_step_kernels_off_ms" in r:
             lines.append(f"| full step, fused kernels off | {r['full_step_kernels_off_ms']:.1f} ms |")
-            t = r["torch"]
-            lines.append("| PyTorch fp32 eager step | " + (
-                f"{t['step_ms']:.1f} ms (minipeft / PyTorch = {r['full_step_ms'] / t['step_ms']:.2f}) |"
-                if "step_ms" in t else f"skipped: {t['skipped']} |"))
             lines += ["", "| kernel | shape | forward fused / naive ms | speedup "
                           "| backward fused / naive ms | speedup |", "|---|---|---|---|---|---|"]
             for k in r["kernels"]:
@@ -265,94 +251,3 @@ def markdown_summary(reports: list[dict], date: str = "") -> str:
         lines += [f"| {t} | {a:.2f} | {b:.2f} |" for t, a, b in zip(s["lengths"], s["rnn_ms"], s["transformer_ms"])]
         lines.append("")
     return "\n".join(lines)
-
-
-# ---- the same model in plain PyTorch ---------------------------------------------------
-def torch_comparison(step: TrainingStep, repeats: int, warmup: int = 2) -> dict:
-    """Time a PyTorch fp32 eager training step of the same model (same weights, same batch,
-    Adam), written with plain tensor ops (matmul, softmax, layer_norm, gelu: no fused
-    attention, no TF32, no compilation). Also checks that both compute the same loss.
-    Returns {"skipped": reason} when torch (or its GPU) is missing."""
-    try:
-        import torch
-    except ImportError:
-        return {"skipped": "torch is not installed (optional; never a dependency)"}
-    device = backend.device_of(step.batch["input_ids"])
-    if device == "cuda" and not torch.cuda.is_available():
-        return {"skipped": f"torch {torch.__version__} sees no CUDA device"}
-    torch.backends.cuda.matmul.allow_tf32 = False  # fp32 products, as CuPy's matmul does by default
-    torch.backends.cudnn.allow_tf32 = False
-    tdev = torch.device(device)
-    state = step.model.state_dict()  # NumPy copies of the current weights
-    params = {name: torch.tensor(array, device=tdev, requires_grad=True) for name, array in state.items()}
-    ids = torch.tensor(backend.to_numpy(step.batch["input_ids"]), device=tdev)
-    labels = torch.tensor(backend.to_numpy(step.batch["labels"]), device=tdev)
-    config = step.config
-
-    def sync():
-        if device == "cuda":
-            torch.cuda.synchronize()
-
-    def loss_fn():
-        return _torch_bert_classifier_loss(torch, params, config, ids, labels)
-
-    from ..autograd import no_grad
-
-    with no_grad():
-        ours = step.model(step.batch["input_ids"], labels=step.batch["labels"])["loss"].item()
-    with torch.no_grad():
-        theirs = loss_fn().item()
-    optimizer = torch.optim.Adam(list(params.values()), lr=1e-4)
-
-    def train_step():
-        optimizer.zero_grad(set_to_none=True)
-        loss_fn().backward()
-        optimizer.step()
-
-    import time
-
-    for _ in range(warmup):
-        train_step()
-    sync()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        train_step()
-        sync()
-        times.append((time.perf_counter() - start) * 1e3)
-    return {"step_ms": median(times), "version": torch.__version__, "loss": theirs, "minipeft_loss": ours,
-            "loss_rel_diff": abs(ours - theirs) / max(abs(theirs), 1e-12)}
-
-
-def _torch_bert_classifier_loss(torch, P: dict, config, ids, labels):
-    """BertForSequenceClassification (pooling "cls", no dropout, no padding) in plain torch,
-    reading minipeft's parameter names; weights are (in, out) as in minipeft's Linear."""
-    F = torch.nn.functional
-    d, heads = config.hidden_size, config.num_heads
-    dh = d // heads
-    eps = config.layer_norm_eps
-
-    def linear(x, name):
-        return x @ P[name + ".weight"] + P[name + ".bias"]
-
-    def norm(x, name):
-        return F.layer_norm(x, (d,), P[name + ".weight"], P[name + ".bias"], eps)
-
-    batch, length = ids.shape
-    h = (P["bert.embeddings.token.weight"][ids] + P["bert.embeddings.position.weight"][:length]
-         + P["bert.embeddings.segment.weight"][0])
-    h = norm(h, "bert.embeddings.norm")
-    for i in range(config.num_layers):
-        pre = f"bert.layers.{i}."
-
-        def heads_of(x):
-            return x.reshape(batch, length, heads, dh).permute(0, 2, 1, 3)  # (B, H, T, dh)
-
-        q, k, v = (heads_of(linear(h, pre + "attention." + n)) for n in ("query", "key", "value"))
-        probs = torch.softmax(q @ k.transpose(-1, -2) * (1.0 / math.sqrt(dh)), dim=-1)
-        context = (probs @ v).permute(0, 2, 1, 3).reshape(batch, length, d)
-        h = norm(h + linear(context, pre + "attention.output.dense"), pre + "attention_norm")
-        ff = F.gelu(linear(h, pre + "feed_forward.intermediate"), approximate="tanh")
-        h = norm(h + linear(ff, pre + "feed_forward.output.dense"), pre + "feed_forward_norm")
-    pooled = torch.tanh(linear(h[:, 0], "bert.pooler.dense"))
-    return F.cross_entropy(linear(pooled, "head.classifier"), labels)
