@@ -10,7 +10,7 @@
 #     bench-small.json/.log   python -m minipeft.bench --device cuda --json
 #     bench-base.json/.log    ... --config bench-base            (kernels vs naive CuPy, adapter step, PyTorch)
 #     lesson-10.log, figures/ python -m lessons 10 --device cuda (10_*.png, 10_results.json)
-#     pytest-kernels.log      python -m pytest tests/kernels     (compile + CPU-emulated + GPU kernel tests)
+#     pytest-kernels.log      python -m pytest tests/kernels tests/emulated ... (compile, GPU, emulated; PyTorch model = ours)
 #     summary.md              markdown tables of both benchmarks, for the README
 #     steps.txt               exit code and seconds of every step
 # Steps share one time budget (GPU_CHECK_BUDGET_S, default 480 s): each gets at most its own
@@ -81,7 +81,7 @@ step pytest-gpu 150 - "$PYTHON" -m pytest -m gpu -q -rs -p no:cacheprovider
 step bench-small 90 "$OUT/bench-small.json" "$PYTHON" -m minipeft.bench --device cuda --json
 step bench-base 150 "$OUT/bench-base.json" "$PYTHON" -m minipeft.bench --device cuda --config bench-base --json
 step lesson-10 120 - "$PYTHON" -m lessons 10 --device cuda --out "$OUT/figures"
-step pytest-kernels 120 - "$PYTHON" -m pytest tests/kernels -q -rs -p no:cacheprovider
+step pytest-kernels 120 - "$PYTHON" -m pytest tests/kernels tests/emulated tests/bench/test_bench_torch_reference.py -m "not slow" -q -rs -p no:cacheprovider
 
 "$PYTHON" - "$OUT" <<'EOF' > "$OUT/summary.md" 2>> "$OUT/steps.txt"
 import json, sys
