@@ -14,9 +14,14 @@ that breaks most ports to the GPU, mixing host and device arrays:
     device_array[numpy_index_array]        allowed (CuPy copies the index over)
     operator.index(device_scalar)          TypeError: CuPy has no __index__ (it would copy to the host)
 
-and, like CuPy, a reduction gives a 0-d device array, not a NumPy scalar. Everything else
-is NumPy underneath, so results equal the CPU's to the last bit wherever the code does the
-same arithmetic. ``RawModule`` is not emulated here: run kernels through
+and, like CuPy, a reduction gives a 0-d device array, not a NumPy scalar. Where the real
+CuPy is installed (no GPU is needed to import it; CI installs it), only the names it has pass
+through: a NumPy-only routine (``cupy.foo``), array method (``a.foo()``), ufunc method or
+random-generator method (CuPy's ``Generator`` has no ``normal``) raises AttributeError here as
+it would there, and the arguments of a routine must fit CuPy's signature where it publishes
+one (``cupy.zeros(3, device="cpu")`` is a TypeError). Without CuPy every NumPy name passes.
+Everything else is NumPy underneath, so results equal the CPU's to the last bit wherever the
+code does the same arithmetic. ``RawModule`` is not emulated here: run kernels through
 ``minipeft.kernels.cuda.use_launcher`` (the tests use ``cuda_emulator.emulate``), or turn
 them off with ``MINIPEFT_CUDA_KERNELS=0``.
 
@@ -24,6 +29,8 @@ It is not a GPU: no timing, no memory model, no float differences of GPU math li
 """
 from __future__ import annotations
 
+import importlib
+import inspect
 import sys
 import types
 
@@ -33,9 +40,31 @@ __version__ = "fake (NumPy " + np.__version__ + ")"
 DEVICE_NAME = "fake_cupy (NumPy on the CPU)"
 
 
+def _find_real_cupy():
+    """The installed CuPy module, to read its API from (None where CuPy is not installed)."""
+    try:
+        module = importlib.import_module("cupy")
+    except ImportError:
+        return None
+    return None if module.__name__ == __name__ else module  # None if the stand-in is already in place
+
+
+_REAL = _find_real_cupy()
+# Read now, while ``import cupy`` still means CuPy (its random module loads Generator lazily).
+_REAL_NDARRAY = _REAL and _REAL.ndarray
+_REAL_GENERATOR = _REAL and _REAL.random.Generator
+
+
 def install() -> None:
     """Make ``import cupy`` return this module (for the current process)."""
     sys.modules["cupy"] = sys.modules[__name__]
+
+
+def _check_cupy_has(owner, name: str, what: str) -> None:
+    """AttributeError unless the real CuPy's ``owner`` has ``name`` (no check without CuPy)."""
+    if _REAL is not None and not hasattr(owner, name):
+        raise AttributeError(f"{what} has no attribute {name!r} in CuPy {_REAL.__version__} "
+                             f"(NumPy has it; the GPU would fail here)")
 
 
 # ---- moving values between the two worlds ------------------------------------------------------
@@ -67,9 +96,23 @@ def _to_device(value):
     return value
 
 
-def _device_call(function):
-    """``function`` (a NumPy routine) taking and returning device arrays."""
+def _device_call(function, cupy_function=None, bound: bool = False):
+    """``function`` (a NumPy routine) taking and returning device arrays. Where CuPy's own
+    ``cupy_function`` has a readable signature (its Python-level routines do), the arguments
+    must fit it too: a keyword NumPy takes and CuPy does not is a TypeError, as on the GPU.
+    ``bound``: ``cupy_function`` is a method read off the class (its ``self`` is not passed)."""
+    try:
+        signature = inspect.signature(cupy_function) if cupy_function is not None else None
+    except (TypeError, ValueError):  # Cython methods and ufuncs publish none
+        signature = None
+
     def call(*args, **kwargs):
+        if signature is not None:
+            try:
+                signature.bind(*((None,) if bound else ()), *args, **kwargs)
+            except TypeError as err:
+                raise TypeError(f"cupy.{function.__name__}: CuPy {_REAL.__version__} takes {signature}, "
+                                f"not these arguments ({err})") from None
         return _to_device(function(*_to_host(args), **_to_host(kwargs)))
     call.__name__ = getattr(function, "__name__", "call")
     return call
@@ -138,6 +181,7 @@ class ndarray:
         # host-only ones do not pass through: CuPy arrays have none of them.
         if name.startswith("_") or name in ("ctypes", "tofile"):
             raise AttributeError(f"cupy.ndarray has no attribute {name!r}")
+        _check_cupy_has(_REAL_NDARRAY, name, "cupy.ndarray")
         value = getattr(self._host, name)
         return _device_call(value) if callable(value) else _to_device(value)
 
@@ -200,6 +244,7 @@ class _Ufunc:
         return _run_ufunc(self._ufunc, args, kwargs)
 
     def __getattr__(self, name):
+        _check_cupy_has(_REAL and getattr(_REAL, self._ufunc.__name__, None), name, f"cupy.{self._ufunc.__name__}")
         method = getattr(self._ufunc, name)
         if not callable(method):
             return method
@@ -249,7 +294,8 @@ class _Generator:
         self._numpy = np.random.default_rng(seed)
 
     def __getattr__(self, name):
-        return _device_call(getattr(self._numpy, name))
+        _check_cupy_has(_REAL_GENERATOR, name, "cupy.random.Generator")
+        return _device_call(getattr(self._numpy, name), getattr(_REAL_GENERATOR, name, None), bound=True)
 
 
 random = types.SimpleNamespace(default_rng=_Generator)
@@ -275,9 +321,10 @@ cuda = types.SimpleNamespace(
 def __getattr__(name):
     """Every other name is NumPy's, on device arrays: types and constants as they are,
     ufuncs and routines wrapped."""
+    _check_cupy_has(_REAL, name, "module 'cupy'")
     value = getattr(np, name)
     if isinstance(value, np.ufunc):
         return _Ufunc(value)
     if isinstance(value, type) or not callable(value):
         return value
-    return _device_call(value)
+    return _device_call(value, getattr(_REAL, name, None))

@@ -77,6 +77,17 @@ def test_the_stand_in_refuses_to_mix_host_and_device_arrays(fake_gpu):
     np.testing.assert_array_equal(device[np.array([1, 0])].get(), [[3, 4, 5], [0, 1, 2]])
 
 
+def test_the_stand_in_has_only_the_names_cupy_has(fake_gpu):
+    if fake_gpu._REAL is None:
+        pytest.skip("needs CuPy installed (no GPU needed) to read its API from: pip install -e '.[cuda13]'")
+    device = fake_gpu.asarray(np.ones(3))
+    assert device.sum() == 3 and fake_gpu.add.at is not None  # NumPy names CuPy has pass
+    with pytest.raises(AttributeError, match="normal"):
+        fake_gpu.random.default_rng(0).normal(0.0, 1.0, 3)  # NumPy's generator has it, CuPy's does not
+    with pytest.raises(TypeError, match="device"):
+        fake_gpu.zeros(3, device="cpu")  # numpy.zeros takes device=, cupy.zeros does not
+
+
 class _ScaleWithAHostBuffer(Function):
     """y = 2x, with the mistake a port to the GPU makes: a NumPy buffer in the backward."""
 
