@@ -53,10 +53,7 @@ def torch_comparison(step: TrainingStep, repeats: int, warmup: int = 2) -> dict:
         if device == "cuda":
             torch.cuda.synchronize()
 
-    for _ in range(warmup):
-        torch_step()
-        step()
-    times = time_interleaved_ms({"torch": torch_step, "minipeft": step}, repeats=repeats)
+    times = time_interleaved_ms({"torch": torch_step, "minipeft": step}, warmup=warmup, repeats=repeats)
     torch_ms, minipeft_ms = median(times["torch"]), median(times["minipeft"])
     return {"step_ms": torch_ms, "minipeft_step_ms": minipeft_ms, "ratio": minipeft_ms / torch_ms,
             "loss": theirs, "minipeft_loss": ours, "loss_rel_diff": abs(ours - theirs) / max(abs(theirs), 1e-12),
