@@ -74,8 +74,7 @@ from minipeft.bench.timing import median, time_interleaved_ms
 from minipeft.data import load_task
 from minipeft.lesson import Lesson
 from minipeft.optim import AdamW
-from minipeft.peft import AdapterConfig, disable_adapter, parameter_summary
-from minipeft.peft.model import _state as peft_state
+from minipeft.peft import AdapterConfig, disable_adapter, parameter_summary, task_modules
 from minipeft.train import TASK_LOSSES, evaluate
 from minipeft.train.loop import evaluation_mode, model_device, to_device
 from minipeft.train.sweeps import choose_trainable, fit, score, shared_task_model
@@ -90,7 +89,7 @@ BAND = (0.80, 0.97)  # full fine-tuning must land in here, or the task is too ea
 def adapter_weight_change(model, name: str, start: dict) -> float:
     """sqrt(sum |W - W_0|^2) over the adapter modules' weights: how far training moved them."""
     total = 0.0
-    for path, adapter in peft_state(model).adapter_modules(name):
+    for path, adapter in task_modules(model, name):
         for pname, param in adapter.named_parameters():
             total += float(((param.numpy().astype(np.float64) - start[f"{path}.{pname}"]) ** 2).sum())
     return float(np.sqrt(total))
@@ -262,7 +261,7 @@ for std in init_stds:
     # how far from the identity the adapters start: relative change of the encoder's output
     init_change = float(np.linalg.norm(encoder_output(model) - plain) / np.linalg.norm(plain))
     start = {f"{path}.{pname}": p.numpy().astype(np.float64).copy()
-             for path, adapter in peft_state(model).adapter_modules("task")
+             for path, adapter in task_modules(model, "task")
              for pname, p in adapter.named_parameters()}
     try:
         run = fit(model, task, steps=steps, lr=lr["adapter"], seed=seed, batch_size=batch_size)

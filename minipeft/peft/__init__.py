@@ -1,31 +1,40 @@
 """Parameter-efficient fine-tuning: freeze the pre-trained model, train small plug-ins.
 
-Organised like Hugging Face peft, one file per piece of a method:
+Organised like Hugging Face peft: one shared core, and one folder per method.
 
-    config.py   AdapterConfig: bottleneck m, nonlinearity, initialisation, which layers
-    layer.py    Adapter (h + W_up f(W_down h + b_down) + b_up) and AdapterWrapper (where it plugs in)
-    fused.py    the adapter as one op, its backward derived by hand
-    model.py    add_adapter, set_adapter, disable_adapter, delete_adapter, counting
-    save.py     save_adapter / load_adapter: kilobyte files checked against their base model
+The core (what every method shares):
+
+    config.py    the common config fields (layers, train_layer_norms, train_head), JSON round trips
+    state.py     the bookkeeping on a model: named tasks, slots (per-task layer norms, head, ...)
+    wrapper.py   TaskWrapper: holds every task's module at one site and applies the active one
+    method.py    PeftMethod: what a method tells the core; the table get_peft_model dispatches on
+    model.py     get_peft_model, add_adapter, set_adapter, disable_adapter, delete_adapter, counting
+    save.py      save_adapter / load_adapter: kilobyte files naming their method, checked against the base
+
+The methods (each folder: config.py, layer.py where it adds modules, method.py):
+
+    adapter/     Houlsby adapters h + W_up f(W_down h + b_down) + b_up; Pfeiffer and parallel placements
+    freeze/      the freezing baselines: layer norms only, head only, top k layers
 
     import minipeft as mp
     model = mp.nn.BertForSequenceClassification(config, num_labels=2, pooling="mean")
-    mp.peft.add_adapter(model, "sentiment", mp.peft.AdapterConfig(bottleneck=8))
+    mp.peft.get_peft_model(model, mp.peft.AdapterConfig(bottleneck=8), name="sentiment")
     mp.peft.print_trainable_parameters(model)
     ... train with model.parameters(trainable_only=True) ...
     mp.peft.save_adapter(model, "sentiment", "sentiment.npz")
 
-``minipeft.nn`` has no adapter slots and never imports this package: adapters enter the
-model from outside, by wrapping each Transformer layer's sublayer output projections.
+``minipeft.nn`` has no adapter slots and never imports this package: methods enter the
+model from outside, by wrapping its modules (and through two generic hooks in ``nn``).
 """
-from .config import AdapterConfig
-from .layer import Adapter, AdapterWrapper
-from .model import (active_adapter, adapter_config, adapter_parameter_count, add_adapter, delete_adapter,
-                    disable_adapter, list_adapters, parameter_summary, print_trainable_parameters, set_adapter)
+from .adapter import Adapter, AdapterConfig, AdapterWrapper, ParallelAdapterWrapper, adapter_parameter_count
+from .freeze import HeadConfig, LayerNormConfig, TopLayersConfig
+from .model import (active_adapter, adapter_config, add_adapter, delete_adapter, disable_adapter, get_peft_model,
+                    list_adapters, parameter_summary, print_trainable_parameters, set_adapter, task_modules)
 from .save import base_fingerprint, load_adapter, save_adapter
-
-__all__ = ["AdapterConfig", "Adapter", "AdapterWrapper", "add_adapter", "set_adapter", "disable_adapter",
-           "delete_adapter", "active_adapter", "list_adapters", "adapter_config", "adapter_parameter_count",
-           "parameter_summary", "print_trainable_parameters", "save_adapter", "load_adapter", "base_fingerprint"]
+from .state import peft_state
 from .accounting import adapter_budget, storage_for_tasks  # noqa: E402  (counting from shapes)
-__all__ += ["adapter_budget", "storage_for_tasks"]
+
+__all__ = ["LayerNormConfig", "HeadConfig", "TopLayersConfig", "AdapterConfig", "Adapter", "AdapterWrapper", "ParallelAdapterWrapper", "get_peft_model", "add_adapter",
+           "set_adapter", "disable_adapter", "delete_adapter", "active_adapter", "list_adapters", "adapter_config",
+           "task_modules", "peft_state", "adapter_parameter_count", "parameter_summary", "print_trainable_parameters",
+           "save_adapter", "load_adapter", "base_fingerprint", "adapter_budget", "storage_for_tasks"]

@@ -21,8 +21,8 @@ from __future__ import annotations
 import numbers
 
 from ..nn.bert import BertConfig, count_parameters
-from .config import AdapterConfig
-from .model import adapter_parameter_count
+from .adapter import AdapterConfig
+from .adapter import adapter_parameter_count
 
 
 def _positive_int(value, label: str, caller: str, allow_zero: bool = False) -> int:

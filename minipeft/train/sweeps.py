@@ -15,6 +15,9 @@ The methods (``METHODS``), each leaving a different part of the model trainable:
     layer_norm   only the layer norms inside the Transformer layers, and the head
     head         only the task head (a linear probe of the frozen features)
 
+Every method but "full" is a PEFT method (``minipeft.peft.get_peft_model``), so its task
+holds its own copies of what it trains: the shared encoder changes only under "full".
+
 Sharing, on purpose: for classification and QA the task model's encoder *is*
 ``pretrained.bert`` (the same module), so the BertForPreTraining beside it, with its original
 masked-LM head, measures what fine-tuning did to the pre-trained knowledge (forgetting). Take
@@ -30,8 +33,7 @@ import numpy as np
 
 from .. import backend
 from ..nn import BertForPreTraining
-from ..nn.layers import LayerNorm
-from ..peft import AdapterConfig, add_adapter, parameter_summary
+from ..peft import AdapterConfig, HeadConfig, LayerNormConfig, TopLayersConfig, add_adapter, get_peft_model, parameter_summary
 from . import transfer
 from .evaluate import evaluate
 from .finetune import finetune
@@ -76,13 +78,13 @@ def shared_task_model(pretrained: BertForPreTraining, task, pooling: str = "mean
     return model.to(model_device(pretrained))
 
 
-def _head_and_layers(model, method: str):
+def _encoder_layers(model, method: str) -> list:
     head = getattr(model, "head", None)
     encoder = getattr(model, "bert", None)
     if head is None or encoder is None:
         raise ValueError(f"choose_trainable: method {method!r} needs a model with a `bert` encoder and a "
                          f"`head` (a classifier or QA model), got a {type(model).__name__}")
-    return head, list(encoder.layers)
+    return list(encoder.layers)
 
 
 def choose_trainable(model, method: str, adapter: AdapterConfig | None = None, k: int | None = None,
@@ -99,19 +101,11 @@ def choose_trainable(model, method: str, adapter: AdapterConfig | None = None, k
     elif method == "adapter":
         add_adapter(model, name, adapter or AdapterConfig(bottleneck=4))
     else:
-        head, layers = _head_and_layers(model, method)
-        model.freeze()
-        head.unfreeze()
-        if method == "top_layers":
-            if k is None or not 1 <= k <= len(layers):
-                raise ValueError(f"choose_trainable: top_layers needs k in 1..{len(layers)}, got {k!r}")
-            for layer in layers[len(layers) - k:]:
-                layer.unfreeze()
-        elif method == "layer_norm":
-            for layer in layers:
-                for module in layer.modules():
-                    if isinstance(module, LayerNorm):
-                        module.unfreeze()
+        layers = _encoder_layers(model, method)
+        if method == "top_layers" and (k is None or not 1 <= k <= len(layers)):
+            raise ValueError(f"choose_trainable: top_layers needs k in 1..{len(layers)}, got {k!r}")
+        config = {"top_layers": lambda: TopLayersConfig(k=k), "layer_norm": LayerNormConfig, "head": HeadConfig}
+        get_peft_model(model, config[method](), name=name)
     return parameter_summary(model)
 
 

@@ -10,7 +10,7 @@ from minipeft.peft import (Adapter, AdapterConfig, AdapterWrapper, add_adapter, 
 
 
 # ---- the config -----------------------------------------------------------------------------------
-def test_config_defaults_follow_findings_up_projection_zero_down_projection_xavier():
+def test_config_defaults_up_projection_zero_down_projection_xavier():
     config = AdapterConfig()
     assert (config.bottleneck, config.nonlinearity, config.up_init, config.down_init) == (64, "gelu", "zero", "xavier")
     assert config.layers is None and config.train_layer_norms and config.train_head
@@ -130,7 +130,7 @@ def test_gradcheck_through_a_wrapped_encoder_layer(randn):
 
 
 # ---- counting ---------------------------------------------------------------------------------------
-def test_bert_large_adapter_count_from_the_seed():
+def test_bert_large_adapter_count_of_houlsby_et_al():
     per_adapter = 2 * 64 * 1024 + 1024 + 64
     assert per_adapter == 132_160
     assert adapter_parameter_count(1024, 64, 24) == 48 * 132_160 == 6_343_680

@@ -83,7 +83,7 @@ def test_add_adapter_freezes_the_base_and_trains_adapters_layer_norms_and_head(k
 
 
 def test_layer_norms_of_the_transformer_layers_only(kit):
-    """train_layer_norms="layers": the embeddings' layer norm stays frozen, as in the seed's count
+    """train_layer_norms="layers": the embeddings' layer norm stays frozen, as in Houlsby et al.'s count
     (BERT-Large: 24 x 2 x 2 x 1024 = 98,304), and the backward stops below the first adapter."""
     model = kit.classifier()
     add_adapter(model, "task", AdapterConfig(bottleneck=4, train_layer_norms="layers"))

@@ -4,7 +4,8 @@ For h of shape (..., d), viewed as N rows of d (every token of every sequence):
 
     a = h W_down + b_down            (N, m)   the narrow middle, m << d
     z = f(a)                         (N, m)   f = GELU, ReLU or tanh
-    y = h + z W_up + b_up            (N, d)   the skip connection keeps h
+    y = s + z W_up + b_up            (N, d)   the skip connection: s = h (serial adapter), or the
+                                              sublayer's output (a parallel adapter)
 
 Backward, given dy = dL/dy (N, d), the chain rule through each line above, in reverse:
 
@@ -12,7 +13,8 @@ Backward, given dy = dL/dy (N, d), the chain rule through each line above, in re
     dz      = dy W_up^T              (N, m)
     da      = dz * f'(a)             (N, m)
     dW_down = h^T da                 (d, m)   db_down = sum over rows of da   (m,)
-    dh      = dy + da W_down^T       (N, d)   the skip connection passes dy straight back
+    dh      = dy + da W_down^T       (N, d)   the skip connection passes dy straight back (s = h)
+    ds      = dy                     (N, d)   (a separate skip input s)
 
 Why one op and not Linear, f, Linear and Add: an adapter's products are skinny (N x d
 times d x m with m = 16 against d = 128), so there is little arithmetic in them and the
@@ -27,11 +29,11 @@ first adapter above a frozen input) the dh product is skipped.
 """
 from __future__ import annotations
 
-from ..autograd import Function, Tensor
-from ..backend import array_module
-from ..kernels.gelu import gelu_backward, gelu_forward
-from ..kernels.matmul import gemm
-from ..kernels.rows import column_sum
+from ...autograd import Function, Tensor
+from ...backend import array_module
+from ...kernels.gelu import gelu_backward, gelu_forward
+from ...kernels.matmul import gemm
+from ...kernels.rows import column_sum
 
 
 def activation_forward(nonlinearity: str, a):
@@ -55,20 +57,20 @@ def activation_backward(nonlinearity: str, a, kept, dz):
 
 
 class AdapterBottleneck(Function):
-    """y = h + f(h W_down + b_down) W_up + b_up over the last axis (see the module docstring)."""
+    """y = s + f(h W_down + b_down) W_up + b_up over the last axis, s = h unless given (see the module docstring)."""
 
     @staticmethod
-    def forward(ctx, h, w_down, b_down, w_up, b_up, nonlinearity="gelu"):
-        need_h, need_w_down, need_b_down, need_w_up, _ = ctx.needs_input_grad
+    def forward(ctx, h, w_down, b_down, w_up, b_up, skip=None, nonlinearity="gelu"):
+        need_h, need_w_down, need_b_down, need_w_up, _, _ = ctx.needs_input_grad
         rows = h.reshape(-1, h.shape[-1])  # (N, d)
         a = gemm(rows, w_down)  # (N, m)
         a += b_down
         z, kept = activation_forward(nonlinearity, a)  # (N, m)
         y = gemm(z, w_up)  # (N, d)
         y += b_up
-        y += rows  # the skip connection, in place
+        y += rows if skip is None else skip.reshape(y.shape)  # the skip connection, in place
         through_f = need_h or need_w_down or need_b_down  # gradients that pass back through f
-        ctx.nonlinearity, ctx.h_shape = nonlinearity, h.shape
+        ctx.nonlinearity, ctx.h_shape, ctx.skip_is_h = nonlinearity, h.shape, skip is None
         ctx.rows = rows if need_w_down else None
         ctx.z = z if need_w_up else None
         ctx.a, ctx.kept, ctx.w_up = (a, kept, w_up) if through_f else (None, None, None)
@@ -77,9 +79,11 @@ class AdapterBottleneck(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        need_h, need_w_down, need_b_down, need_w_up, need_b_up = ctx.needs_input_grad
+        need_h, need_w_down, need_b_down, need_w_up, need_b_up, need_skip = ctx.needs_input_grad
         dy = grad.reshape(-1, grad.shape[-1])  # (N, d)
-        dh = dw_down = db_down = dw_up = db_up = None
+        dh = dw_down = db_down = dw_up = db_up = dskip = None
+        if need_skip:
+            dskip = grad  # the separate skip input s
         if need_w_up:
             dw_up = gemm(dy.T, ctx.z).T  # (m, d), computed as the (d, m) product dy^T z
         if need_b_up:
@@ -93,12 +97,13 @@ class AdapterBottleneck(Function):
                 db_down = column_sum(da)  # (m,)
             if need_h:
                 dh = gemm(da, ctx.w_down.T)  # (N, d)
-                dh += dy  # the skip connection
+                if ctx.skip_is_h:
+                    dh += dy  # the skip connection
                 dh = dh.reshape(ctx.h_shape)
-        return dh, dw_down, db_down, dw_up, db_up
+        return dh, dw_down, db_down, dw_up, db_up, dskip
 
 
 def adapter_bottleneck(h: Tensor, w_down: Tensor, b_down: Tensor, w_up: Tensor, b_up: Tensor,
-                       nonlinearity: str = "gelu") -> Tensor:
-    """h + f(h W_down + b_down) W_up + b_up in one op (see AdapterBottleneck)."""
-    return AdapterBottleneck.apply(h, w_down, b_down, w_up, b_up, nonlinearity=nonlinearity)
+                       nonlinearity: str = "gelu", skip: Tensor | None = None) -> Tensor:
+    """s + f(h W_down + b_down) W_up + b_up in one op, s = ``skip`` or h itself (see AdapterBottleneck)."""
+    return AdapterBottleneck.apply(h, w_down, b_down, w_up, b_up, skip, nonlinearity=nonlinearity)
