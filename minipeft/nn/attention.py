@@ -15,6 +15,12 @@ Masks are boolean with True = may attend:
     key_padding_mask (B, Tk)   True for real tokens, False for padding (no query looks at padding)
     causal=True                query t sees keys 0..t only (self-attention in a decoder)
 
+A hook for extra keys and values: ``extra_keys_values`` (None by default) may hold a module
+that, called with the batch size B, returns (keys, values), each (B, P, d), or None. They are
+split into heads like k and v and put before them, so every query may also attend to P extra
+positions (masks are extended: nothing hides them). Prefix tuning sets it; this module knows
+nothing else about it.
+
 Unlike Hugging Face's BERT there is no dropout on the attention weights themselves (the
 fused op stays deterministic); the output dropout is there.
 """
@@ -78,6 +84,7 @@ class MultiHeadAttention(Module):
         self.key = Linear(d_model, d_model)
         self.value = Linear(d_model, d_model)
         self.output = SublayerOutput(d_model, d_model, dropout)
+        self.extra_keys_values = None  # the hook (see the module docstring)
 
     def forward(self, x: Tensor, key_padding_mask=None, causal: bool = False, memory: Tensor | None = None,
                 return_weights: bool = False):
@@ -99,10 +106,27 @@ class MultiHeadAttention(Module):
         q = self._split_heads(self.query(x))  # (B, H, Tq, dh)
         k = self._split_heads(self.key(source))  # (B, H, Tk, dh)
         v = self._split_heads(self.value(source))  # (B, H, Tk, dh)
+        extra = self.extra_keys_values(x.shape[0]) if self.extra_keys_values is not None else None
+        if extra is not None:
+            k, v, mask = self._prepend(extra, k, v, mask, x.shape[0], array_module(x.data))  # (B, H, P + Tk, dh)
         context = F.scaled_dot_product_attention(q, k, v, mask, return_weights=return_weights)
         context, weights = context if return_weights else (context, None)
         y = self.output(self._merge_heads(context))  # (B, Tq, d)
         return (y, weights) if return_weights else y
+
+    def _prepend(self, extra, k: Tensor, v: Tensor, mask, batch: int, xp):
+        """The hook's P keys and values before k and v, and the mask widened to let every query see them."""
+        keys, values = extra
+        for name, tensor in (("keys", keys), ("values", values)):
+            if tensor.ndim != 3 or tensor.shape[0] != batch or tensor.shape[2] != self.d_model:
+                raise ValueError(f"MultiHeadAttention.extra_keys_values: expected {name} of shape ({batch}, P, "
+                                 f"{self.d_model}), got {tensor.shape}")
+        k = F.concatenate([self._split_heads(keys), k], axis=2)  # (B, H, P + Tk, dh)
+        v = F.concatenate([self._split_heads(values), v], axis=2)  # (B, H, P + Tk, dh)
+        if mask is not None:
+            seen = xp.ones(mask.shape[:-1] + (keys.shape[1],), dtype=bool)  # the P extra keys: never hidden
+            mask = xp.concatenate([seen, mask], axis=-1)
+        return k, v, mask
 
     def _check_input(self, x: Tensor, name: str) -> None:
         if x.ndim != 3 or x.shape[-1] != self.d_model:

@@ -15,6 +15,7 @@ import dataclasses
 import numbers
 from dataclasses import dataclass
 
+from .. import functional as F
 from ..autograd import Tensor
 from ..backend import array_module
 from . import init
@@ -156,6 +157,12 @@ class BertEmbeddings(Module):
 
     ``token_weight``: share another model's token table (the same Parameter), as the
     encoder-decoder's decoder does. ``segments=False`` leaves out the segment table.
+
+    ``extra_positions`` is a hook, None by default: a module that, called with the batch size B,
+    returns P vectors per sequence (B, P, d) to put before the token vectors, or None. The
+    sequence is then P + T long: the extra positions take positions 0..P-1 and segment 0, the
+    tokens P..P+T-1, and the output is (B, P + T, d). (Prompt tuning sets it; this module knows
+    nothing else about it.)
     """
 
     def __init__(self, config: BertConfig, token_weight: Parameter | None = None, segments: bool = True):
@@ -169,15 +176,35 @@ class BertEmbeddings(Module):
         self.segment = Embedding(config.type_vocab_size, d) if segments else None
         self.norm = LayerNorm(d, config.layer_norm_eps)
         self.dropout = Dropout(config.dropout)
+        self.extra_positions = None  # the hook (see the class docstring)
 
     def forward(self, input_ids, segment_ids=None) -> Tensor:
         xp = array_module(self.token.weight.data)
         ids = token_ids(input_ids, xp, self.config.vocab_size, self.config.max_position)
-        length = ids.shape[1]
-        h = self.token(ids) + self.position.weight[:length]  # (B, T, d) + (T, d)
-        if self.segment is not None:
-            h = h + self.segment(self._segments(segment_ids, ids, xp))  # (B, T, d)
-        return self.dropout(self.norm(h))  # (B, T, d)
+        vectors = self.token(ids)  # (B, T, d)
+        segments = self._segments(segment_ids, ids, xp) if self.segment is not None else None  # (B, T)
+        extra = self.extra_positions(ids.shape[0]) if self.extra_positions is not None else None
+        if extra is not None:
+            vectors, segments = self._prepend(extra, vectors, segments, xp)  # (B, P + T, d), (B, P + T)
+        h = vectors + self.position.weight[:vectors.shape[1]]  # (B, L, d) + (L, d)
+        if segments is not None:
+            h = h + self.segment(segments)  # (B, L, d)
+        return self.dropout(self.norm(h))  # (B, L, d)
+
+    def _prepend(self, extra: Tensor, vectors: Tensor, segments, xp):
+        """The extra positions before the tokens; they take segment 0. Checks the position table."""
+        batch, length, d = vectors.shape
+        if extra.ndim != 3 or extra.shape[0] != batch or extra.shape[2] != d:
+            raise ValueError(f"BertEmbeddings.extra_positions: expected vectors of shape ({batch}, P, {d}), "
+                             f"got {extra.shape}")
+        if extra.shape[1] + length > self.config.max_position:
+            raise ValueError(f"input_ids: sequences of length {length} with {extra.shape[1]} extra positions "
+                             f"before them ({extra.shape[1] + length} in all) are longer than the position "
+                             f"table (max_position = {self.config.max_position})")
+        vectors = F.concatenate([extra, vectors], axis=1)  # (B, P + T, d)
+        if segments is not None:
+            segments = xp.concatenate([xp.zeros((batch, extra.shape[1]), dtype=segments.dtype), segments], axis=1)
+        return vectors, segments
 
     def _segments(self, segment_ids, ids, xp):
         if segment_ids is None:
@@ -221,18 +248,27 @@ class BertModel(Module):
         """input_ids (B, T) ints, segment_ids (B, T) in {0, 1}, attention_mask (B, T) True = real token.
 
         Returns hidden states (B, T, d); with ``return_weights=True``, (hidden, a list of one
-        (B, H, T, T) attention-weight Tensor per layer).
+        (B, H, T, T) attention-weight Tensor per layer). When the embeddings' ``extra_positions``
+        hook adds P positions before the tokens, the layers run on P + T positions (every token
+        may attend to them, the mask is extended), the weights are (B, H, P + T, P + T), and the
+        hidden states returned are the T token positions, so a head reads what it read before.
         """
-        h = self.embeddings(input_ids, segment_ids)  # (B, T, d)
+        h = self.embeddings(input_ids, segment_ids)  # (B, P + T, d): P extra positions first, if any
+        batch, total, _ = h.shape
+        extra = total - len(input_ids[0])  # P: the positions the embeddings put before the T tokens
         if attention_mask is not None:
-            attention_mask = padding_mask(attention_mask, h.shape[0], h.shape[1], array_module(h.data),
-                                          "attention_mask")
+            xp = array_module(h.data)
+            attention_mask = padding_mask(attention_mask, batch, total - extra, xp, "attention_mask")
+            if extra:  # every token may attend to the extra positions
+                attention_mask = xp.concatenate([xp.ones((batch, extra), dtype=bool), attention_mask], axis=1)
         weights = []
         for layer in self.layers:
             h = layer(h, attention_mask, return_weights=return_weights)
             if return_weights:
                 h, w = h
                 weights.append(w)
+        if extra:
+            h = h[:, extra:]  # (B, T, d): the heads read the token positions, as without them
         return (h, weights) if return_weights else h
 
     def pool(self, hidden: Tensor) -> Tensor:
