@@ -64,7 +64,8 @@ import minipeft as mp
 from minipeft.lesson import Lesson
 from minipeft.nn import BertConfig, BertForSequenceClassification
 from minipeft.nn.bert import count_parameters, parameter_breakdown
-from minipeft.peft import (AdapterConfig, adapter_budget, adapter_parameter_count, add_adapter, parameter_summary,
+from minipeft.peft import (AdapterConfig, BitFitConfig, IA3Config, LoraConfig, PrefixTuningConfig, PromptTuningConfig,
+                           adapter_budget, adapter_parameter_count, add_adapter, parameter_summary, peft_budget,
                            print_trainable_parameters, save_adapter, storage_for_tasks)
 from minipeft.train.checkpoint import save_checkpoint
 from minipeft.viz import bar_chart, line_chart
@@ -157,6 +158,24 @@ lesson.table("BERT-Large adapters by bottleneck m (per task = modules + layer no
               for m, r in by_bottleneck.items()],
              headers=["m", "adapter modules", "% of 335.1M", "% of 345M", "per task", "% of 335.1M",
                       "MB (float32)"])
+
+# The other PEFT methods (lesson 11 trains them all), BERT-Large, counted the same way
+other_methods = {"adapters m = 64 (above)": AdapterConfig(bottleneck=64),
+                 "LoRA r = 8 on query and value": LoraConfig(r=8),
+                 "BitFit (every bias)": BitFitConfig(),
+                 "prompt tuning P = 20": PromptTuningConfig(num_virtual_tokens=20),
+                 "prefix tuning P = 10": PrefixTuningConfig(num_virtual_tokens=10),
+                 "(IA)^3 (keys, values, FF activation)": IA3Config()}
+by_method = {}
+for label, method in other_methods.items():
+    budget = peft_budget(BertConfig.preset("large"), method, num_labels=NUM_LABELS)
+    by_method[label] = {"new_modules": budget["adapters"], "own_weights": budget["slots"] + budget["layer_norms"],
+                        "per_task": budget["trainable"], "pct_per_task_of_base": pct(budget["trainable"], base_large)}
+lesson.table("BERT-Large, one task per method (per task = new modules + weights of the model it trains + "
+             "2-label head)",
+             [(label, r["new_modules"], r["own_weights"], r["per_task"], r["pct_per_task_of_base"])
+              for label, r in by_method.items()],
+             headers=["method", "new modules", "own copies", "per task", "% of 335.1M"])
 
 # %% 2. Is the formula right? Build real (small) models and count the adapter tensors they hold.
 checks = {}
@@ -295,6 +314,7 @@ lesson.record(
     large_full_float32_gb=gb(base_large),
     large_print_trainable_parameters=library_view,
     large_by_bottleneck=by_bottleneck,
+    large_by_method=by_method,
     formula_matches_modules=formula_matches,
     formula_checks=checks,
     tasks=tasks,

@@ -44,7 +44,7 @@ from .model import (active_adapter, adapter_config, add_adapter, delete_adapter,
                     list_adapters, parameter_summary, print_trainable_parameters, set_adapter, task_modules)
 from .save import base_fingerprint, load_adapter, save_adapter
 from .state import peft_state
-from .accounting import adapter_budget, storage_for_tasks  # noqa: E402  (counting from shapes)
+from .accounting import adapter_budget, peft_budget, storage_for_tasks  # noqa: E402  (counting from shapes)
 
 __all__ = ["BitFitConfig", "bitfit_parameter_count", "IA3Config", "IA3Scale", "IA3Wrapper", "ia3_parameter_count",
            "PrefixTuningConfig", "Prefix", "PrefixWrapper", "fold_prefix", "prefix_parameter_count",
@@ -52,4 +52,4 @@ __all__ = ["BitFitConfig", "bitfit_parameter_count", "IA3Config", "IA3Scale", "I
            "merge_and_unload", "LayerNormConfig", "HeadConfig", "TopLayersConfig", "AdapterConfig", "Adapter", "AdapterWrapper", "ParallelAdapterWrapper", "get_peft_model", "add_adapter",
            "set_adapter", "disable_adapter", "delete_adapter", "active_adapter", "list_adapters", "adapter_config",
            "task_modules", "peft_state", "adapter_parameter_count", "parameter_summary", "print_trainable_parameters",
-           "save_adapter", "load_adapter", "base_fingerprint", "adapter_budget", "storage_for_tasks"]
+           "save_adapter", "load_adapter", "base_fingerprint", "adapter_budget", "peft_budget", "storage_for_tasks"]

@@ -72,3 +72,26 @@ def test_bad_input_is_a_clear_error():
     with pytest.raises(ValueError, match="base"):
         storage_for_tasks(1, base=0, per_task=1)
     assert mp.peft.adapter_budget is adapter_budget
+
+
+@pytest.mark.parametrize("method", [
+    mp.peft.LoraConfig(r=4, target_modules=("query", "value", "intermediate")),
+    mp.peft.IA3Config(),
+    mp.peft.BitFitConfig(layers=[1]),
+    mp.peft.PromptTuningConfig(num_virtual_tokens=5),
+    mp.peft.PrefixTuningConfig(num_virtual_tokens=3),
+    mp.peft.PrefixTuningConfig(num_virtual_tokens=3, reparameterize=True, hidden=7),
+    AdapterConfig(bottleneck=4, placement="pfeiffer"),
+    AdapterConfig(bottleneck=4, placement="parallel", train_layer_norms=True),
+    mp.peft.LayerNormConfig(),
+    mp.peft.HeadConfig(),
+    mp.peft.TopLayersConfig(k=1),
+], ids=lambda m: type(m).__name__)
+def test_every_methods_budget_equals_what_get_peft_model_makes_trainable(method):
+    model = BertForSequenceClassification(CONFIG, num_labels=3, pooling="mean")
+    mp.peft.get_peft_model(model, method, name="task")
+    summary = parameter_summary(model)
+    budget = mp.peft.peft_budget(CONFIG, method, num_labels=3)
+    assert budget["adapters"] == summary["adapters"]
+    assert budget["trainable"] == summary["trainable"]
+    assert budget["trainable"] == budget["adapters"] + budget["slots"] + budget["layer_norms"] + budget["head"]
