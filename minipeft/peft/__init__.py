@@ -10,6 +10,7 @@ The core (what every method shares):
     method.py    PeftMethod: what a method tells the core; the table get_peft_model dispatches on
     model.py     get_peft_model, add_adapter, set_adapter, disable_adapter, delete_adapter, counting
     merge.py     merge_adapter, unmerge_adapter, merge_and_unload (methods whose change is linear)
+    mixed.py     mixed_batch: one batch whose rows belong to different tasks
     save.py      save_adapter / load_adapter: kilobyte files naming their method, checked against the base
 
 The methods (each folder: config.py, layer.py where it adds modules, method.py):
@@ -39,6 +40,7 @@ from .prefix import Prefix, PrefixTuningConfig, PrefixWrapper, fold_prefix, pref
 from .prompt import Prompt, PromptTuningConfig, PromptWrapper, prompt_parameter_count
 from .freeze import HeadConfig, LayerNormConfig, TopLayersConfig
 from .lora import LoraConfig, LoraLayer, LoraWrapper, lora_parameter_count
+from .mixed import mixed_batch
 from .merge import merge_adapter, merge_and_unload, unmerge_adapter
 from .model import (active_adapter, adapter_config, add_adapter, delete_adapter, disable_adapter, get_peft_model,
                     list_adapters, parameter_summary, print_trainable_parameters, set_adapter, task_modules)
@@ -49,7 +51,7 @@ from .accounting import adapter_budget, peft_budget, storage_for_tasks  # noqa: 
 __all__ = ["BitFitConfig", "bitfit_parameter_count", "IA3Config", "IA3Scale", "IA3Wrapper", "ia3_parameter_count",
            "PrefixTuningConfig", "Prefix", "PrefixWrapper", "fold_prefix", "prefix_parameter_count",
            "PromptTuningConfig", "Prompt", "PromptWrapper", "prompt_parameter_count", "LoraConfig", "LoraLayer", "LoraWrapper", "lora_parameter_count", "merge_adapter", "unmerge_adapter",
-           "merge_and_unload", "LayerNormConfig", "HeadConfig", "TopLayersConfig", "AdapterConfig", "Adapter", "AdapterWrapper", "ParallelAdapterWrapper", "get_peft_model", "add_adapter",
+           "merge_and_unload", "mixed_batch", "LayerNormConfig", "HeadConfig", "TopLayersConfig", "AdapterConfig", "Adapter", "AdapterWrapper", "ParallelAdapterWrapper", "get_peft_model", "add_adapter",
            "set_adapter", "disable_adapter", "delete_adapter", "active_adapter", "list_adapters", "adapter_config",
            "task_modules", "peft_state", "adapter_parameter_count", "parameter_summary", "print_trainable_parameters",
            "save_adapter", "load_adapter", "base_fingerprint", "adapter_budget", "peft_budget", "storage_for_tasks"]

@@ -49,8 +49,9 @@ class TaskWrapper(Module):
     def forward(self, x, *args, **kwargs):
         if self.base_layer is not None:
             object.__setattr__(self.base_layer, "training", self.training)  # train()/eval() reach it through us
-        if self.rows is not None:
-            return self.rows.route(self.apply_task, x, *args, **kwargs)
+        if self.rows is not None:  # a mixed batch: each task on its own rows (mixed.py)
+            return self.rows.route(lambda task, *inputs, **named: self.apply_task(
+                task if task in self.tasks else None, *inputs, **named), x, *args, **kwargs)
         active = self.active if self.active in self.tasks else None
         return self.apply_task(active, x, *args, **kwargs)
 
