@@ -1,9 +1,12 @@
 """What each PEFT method costs once trained: inference latency, a training step, a file, a mixed batch.
 
-    inference = inference_costs({"base": base, "lora": lora_model, ...}, {1: ids_1, 32: ids_32})
+    inference = inference_costs({"base": base, "lora": lora_model, ...}, {1: batch_1, 32: batch_32})
     steps = training_costs({"lora": (model, optimizer), ...}, loss_fn, batch)
     nbytes = task_file_bytes(model, "task")
-    mixed = mixed_batch_costs(model, ["a", "b", ...], ids)
+    mixed = mixed_batch_costs(model, ["a", "b", ...], batch)
+
+A batch is a dict with ``input_ids`` and, if the task has them, ``segment_ids`` and
+``attention_mask`` (as ``Task.batches`` gives it); a classifier reads those three.
 
 Why latency differs although every method freezes the same base: a serial adapter adds two
 small products after every sublayer, one after another; LoRA adds two beside each chosen
@@ -28,18 +31,28 @@ from .step_memory import step_memory
 from .timing import median, time_interleaved_ms
 
 
-def forward_pass(model, ids):
-    """A function that runs the model on ``ids`` once, in evaluation mode, without a graph."""
+INPUTS = ("input_ids", "segment_ids", "attention_mask")
+
+
+def model_inputs(batch: dict, rows=None) -> dict:
+    """The classifier's inputs from ``batch`` (all rows, or those at index array ``rows``)."""
+    return {key: batch[key] if rows is None else batch[key][rows] for key in INPUTS if batch.get(key) is not None}
+
+
+def forward_pass(model, batch: dict):
+    """A function that runs the model on ``batch`` once, without a graph."""
+    inputs = model_inputs(batch)
+
     def run():
         with no_grad():
-            return model(ids)
+            return model(**inputs)
     return run
 
 
 def inference_costs(models: dict, batches: dict, repeats: int = 20, warmup: int = 2) -> dict:
     """Forward-pass latency of each model at each batch size, timed in turns.
 
-    ``models``: name -> model (one named "base" is the reference); ``batches``: batch size -> ids.
+    ``models``: name -> model (one named "base" is the reference); ``batches``: batch size -> batch.
     Returns {name: {batch: {"ms": median, "relative": ms / base's ms, "products": counted
     matrix products, "flops": their FLOPs}}}.
     """
@@ -48,8 +61,8 @@ def inference_costs(models: dict, batches: dict, repeats: int = 20, warmup: int 
     for model in models.values():
         model.eval()
     costs = {name: {} for name in models}
-    for size, ids in batches.items():
-        runs = {name: forward_pass(model, ids) for name, model in models.items()}
+    for size, batch in batches.items():
+        runs = {name: forward_pass(model, batch) for name, model in models.items()}
         times = time_interleaved_ms(runs, warmup=warmup, repeats=repeats)
         for name, run in runs.items():
             with count_gemms() as count:
@@ -91,27 +104,28 @@ def task_file_bytes(model, name: str) -> int:
         return path.stat().st_size + path.with_suffix(".json").stat().st_size
 
 
-def mixed_batch_costs(model, tasks: list, ids, repeats: int = 20, warmup: int = 2) -> dict:
+def mixed_batch_costs(model, tasks: list, batch: dict, repeats: int = 20, warmup: int = 2) -> dict:
     """One batch whose rows belong to different tasks, against switching task per sub-batch.
 
     Returns {"mixed_ms", "switching_ms" (medians, timed in turns), "max_deviation" (largest
     |mixed - alone| over every logit of every row), "tasks" (how many distinct)}.
     """
     model.eval()
-    xp = array_module(ids)
+    xp = array_module(batch["input_ids"])
+    inputs = model_inputs(batch)
     groups = {task: np.flatnonzero([t == task for t in tasks]) for task in dict.fromkeys(tasks)}  # task -> rows
     previous = active_adapter(model)
 
     def mixed():
         with mixed_batch(model, tasks), no_grad():
-            return model(ids)["logits"].data
+            return model(**inputs)["logits"].data
 
     def switching():
         logits = {}
         with no_grad():
             for task, rows in groups.items():
                 set_adapter(model, task)
-                logits[task] = model(ids[xp.asarray(rows)])["logits"].data
+                logits[task] = model(**model_inputs(batch, xp.asarray(rows)))["logits"].data
         set_adapter(model, previous)
         return logits
 

@@ -27,7 +27,7 @@ def test_products_per_forward_tell_the_methods_apart():
               "lora": get_peft_model(classifier(), LoraConfig(r=2), name="t"),
               "lora_merged": merge_and_unload(get_peft_model(classifier(), LoraConfig(r=2), name="t")),
               "prompt": get_peft_model(classifier(), PromptTuningConfig(num_virtual_tokens=3), name="t")}
-    ids = {1: np.ones((1, 6), dtype=np.int64), 4: np.ones((4, 6), dtype=np.int64)}
+    ids = {1: {"input_ids": np.ones((1, 6), dtype=np.int64)}, 4: {"input_ids": np.ones((4, 6), dtype=np.int64)}}
     costs = inference_costs(models, ids, repeats=2, warmup=1)
     for size in ids:
         base = costs["base"][size]
@@ -60,6 +60,8 @@ def test_a_mixed_batch_equals_each_task_alone():
     for param in model.parameters():
         param.data = param.data + np.float32(0.05)  # every task (and the base) different from the others
     tasks = ["a", "b", None, "b", "a", "a"]
-    costs = mixed_batch_costs(model, tasks, np.random.default_rng(0).integers(0, 30, (6, 7)), repeats=2, warmup=1)
+    batch = {"input_ids": np.random.default_rng(0).integers(0, 30, (6, 7)), "segment_ids": np.zeros((6, 7), int),
+             "attention_mask": np.arange(7) < np.array([7, 5, 6, 7, 3, 7])[:, None]}  # padded rows too
+    costs = mixed_batch_costs(model, tasks, batch, repeats=2, warmup=1)
     assert costs["tasks"] == 3 and costs["max_deviation"] <= 1e-6
     assert costs["mixed_ms"] > 0 and costs["switching_ms"] > 0
