@@ -50,8 +50,11 @@ from .accounting import adapter_budget, peft_budget, storage_for_tasks  # noqa: 
 
 __all__ = ["BitFitConfig", "bitfit_parameter_count", "IA3Config", "IA3Scale", "IA3Wrapper", "ia3_parameter_count",
            "PrefixTuningConfig", "Prefix", "PrefixWrapper", "fold_prefix", "prefix_parameter_count",
-           "PromptTuningConfig", "Prompt", "PromptWrapper", "prompt_parameter_count", "LoraConfig", "LoraLayer", "LoraWrapper", "lora_parameter_count", "merge_adapter", "unmerge_adapter",
-           "merge_and_unload", "mixed_batch", "LayerNormConfig", "HeadConfig", "TopLayersConfig", "AdapterConfig", "Adapter", "AdapterWrapper", "ParallelAdapterWrapper", "get_peft_model", "add_adapter",
-           "set_adapter", "disable_adapter", "delete_adapter", "active_adapter", "list_adapters", "adapter_config",
-           "task_modules", "peft_state", "adapter_parameter_count", "parameter_summary", "print_trainable_parameters",
-           "save_adapter", "load_adapter", "base_fingerprint", "adapter_budget", "peft_budget", "storage_for_tasks"]
+           "PromptTuningConfig", "Prompt", "PromptWrapper", "prompt_parameter_count", "LoraConfig", "LoraLayer",
+           "LoraWrapper", "lora_parameter_count", "merge_adapter", "unmerge_adapter", "merge_and_unload",
+           "mixed_batch", "LayerNormConfig", "HeadConfig", "TopLayersConfig", "AdapterConfig", "Adapter",
+           "AdapterWrapper", "ParallelAdapterWrapper", "get_peft_model", "add_adapter", "set_adapter",
+           "disable_adapter", "delete_adapter", "active_adapter", "list_adapters", "adapter_config",
+           "task_modules", "peft_state", "adapter_parameter_count", "parameter_summary",
+           "print_trainable_parameters", "save_adapter", "load_adapter", "base_fingerprint", "adapter_budget",
+           "peft_budget", "storage_for_tasks"]

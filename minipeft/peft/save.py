@@ -62,7 +62,8 @@ def base_fingerprint(model: Module, config=None) -> str:
 
 def _module_arrays(sites: list[tuple[str, Module]]) -> dict:
     """file key -> Parameter of every task-module weight."""
-    return {f"{MODULE_PREFIX}{path}.{name}": param for path, module in sites for name, param in module.named_parameters()}
+    return {f"{MODULE_PREFIX}{path}.{name}": param
+            for path, module in sites for name, param in module.named_parameters()}
 
 
 def save_adapter(model: Module, name: str, path) -> int:

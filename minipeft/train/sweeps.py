@@ -33,7 +33,8 @@ import numpy as np
 
 from .. import backend
 from ..nn import BertForPreTraining
-from ..peft import AdapterConfig, HeadConfig, LayerNormConfig, TopLayersConfig, add_adapter, get_peft_model, parameter_summary
+from ..peft import (AdapterConfig, HeadConfig, LayerNormConfig, TopLayersConfig, add_adapter, get_peft_model,
+                    parameter_summary)
 from . import transfer
 from .evaluate import evaluate
 from .finetune import finetune

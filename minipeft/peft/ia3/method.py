@@ -6,31 +6,23 @@ L x (2d + ff) (``ia3_parameter_count``; BERT-Large: 24 x (2 x 1024 + 4096) = 147
 """
 from __future__ import annotations
 
-from ...nn.module import Module
 from ..config import check_positive_int
-from ..lora.method import linear_sites
-from ..method import PeftMethod, register
+from ..method import LinearMethod, register
 from ..state import Site
 from .config import IA3Config
 from .layer import IA3Scale, IA3Wrapper
 
 
-class IA3Method(PeftMethod):
+class IA3Method(LinearMethod):
     tag = "ia3"
     config_class = IA3Config
-    mergeable = True
+    wrapper_class = IA3Wrapper
 
-    def sites(self, model: Module, config: IA3Config) -> list[Site]:
-        sites = []
-        for site, d_in, d_out in linear_sites(model, config.target_modules, config.layers, "IA3Config"):
-            inner = site.path.split(".")
-            on_input = any(inner[-len(t.split(".")):] == t.split(".") for t in config.feedforward_modules)
-            site.task_module = IA3Scale(d_in, "input") if on_input else IA3Scale(d_out, "output")
-            sites.append(site)
-        return sites
-
-    def wrap(self, site: Site, config: IA3Config) -> IA3Wrapper:
-        return IA3Wrapper(site.module)
+    def task_module(self, site: Site, d_in: int, d_out: int, config: IA3Config) -> IA3Scale:
+        """A vector on the Linear's input if it is a feed-forward module, else on its output."""
+        parts = site.path.split(".")
+        on_input = any(parts[-len(t.split(".")):] == t.split(".") for t in config.feedforward_modules)
+        return IA3Scale(d_in, "input") if on_input else IA3Scale(d_out, "output")
 
 
 def ia3_parameter_count(d: int, ff: int, layers: int) -> int:

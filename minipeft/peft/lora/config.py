@@ -38,7 +38,8 @@ class LoraConfig(JsonConfig):
 
     def __post_init__(self):
         set_field(self, "r", check_positive_int("LoraConfig", "r", self.r, " (1 <= r <= min(d_in, d_out))"))
-        if isinstance(self.alpha, bool) or not isinstance(self.alpha, numbers.Real) or not 0 < self.alpha < float("inf"):
+        alpha = self.alpha
+        if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0 < alpha < float("inf"):
             raise ValueError(f"LoraConfig: alpha must be a finite number > 0 (the scale is alpha / r), got "
                              f"{self.alpha!r}")
         set_field(self, "alpha", float(self.alpha))

@@ -44,7 +44,8 @@ class LoraLayer(Module):
         return weight + self.scale * xp.matmul(self.A.data, self.B.data), bias
 
     def extra_repr(self) -> str:
-        return f"{self.d_in} -> {self.r} -> {self.d_out}, scale {self.scale:g}, {self.r * (self.d_in + self.d_out):,} parameters"
+        count = self.r * (self.d_in + self.d_out)
+        return f"{self.d_in} -> {self.r} -> {self.d_out}, scale {self.scale:g}, {count:,} parameters"
 
 
 class LoraWrapper(LinearWrapper):

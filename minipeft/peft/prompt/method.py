@@ -30,9 +30,9 @@ class PromptTuningMethod(PeftMethod):
                 raise ValueError(f"PromptTuningConfig: num_virtual_tokens = {P} leaves no room for the input in the "
                                  f"position table (max_position = {limit}); choose P + the longest input <= {limit}")
             embeddings = encoder.embeddings
-            site = Site(join(path, "embeddings.extra_positions"), embeddings, "extra_positions",
-                        embeddings.extra_positions, -1, Prompt(P, encoder.config.hidden_size, self._start(encoder, config)))
-            sites.append(site)
+            prompt = Prompt(P, encoder.config.hidden_size, self._start(encoder, config))
+            sites.append(Site(join(path, "embeddings.extra_positions"), embeddings, "extra_positions",
+                              embeddings.extra_positions, -1, prompt))
         return sites
 
     @staticmethod
