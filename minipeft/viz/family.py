@@ -3,8 +3,8 @@
     family_chart({"LoRA": {"x": [...], "mean": [...], "low": [...], "high": [...], "labels": ["r=1", ...]},
                   ...}, title="...")
 
-Used by lesson 11 (the PEFT family): with ten methods, colours repeat after eight, so the
-line style changes with them; a method with one size is a single marker.
+Used by lesson 11 (the PEFT family): twelve colours and markers, then the line style changes;
+a method with one size is a single marker.
 """
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import numpy as np
 
 from .style import PALETTE, TEXT_SIZE, finish, new_figure, style_axes
 
-MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*", "h", "<", ">"]
+COLOURS = PALETTE + ["#999999", "#8C564B", "#17BECF", "#7F3C8D"]  # the palette, then four more
+MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*", "p", "<", ">", "d"]
 LINESTYLES = ["-", "--", ":"]
 
 
@@ -32,7 +33,7 @@ def family_chart(series: dict, title: str, xlabel: str = "trainable parameters (
         low, high = np.asarray(entry["low"], dtype=np.float64), np.asarray(entry["high"], dtype=np.float64)
         if not (x.shape == mean.shape == low.shape == high.shape) or x.ndim != 1:
             raise ValueError(f"family_chart: series {name!r} needs x, mean, low and high of one length")
-        color, style = PALETTE[k % len(PALETTE)], LINESTYLES[(k // len(PALETTE)) % len(LINESTYLES)]
+        color, style = COLOURS[k % len(COLOURS)], LINESTYLES[(k // len(COLOURS)) % len(LINESTYLES)]
         ax.errorbar(x, mean, yerr=[mean - low, high - mean], color=color, linestyle=style, linewidth=1.4,
                     marker=MARKERS[k % len(MARKERS)], markersize=5, capsize=2.5, elinewidth=0.9, label=name)
         for j, (xi, yi, text) in enumerate(zip(x, mean, entry.get("labels") or [])):
@@ -40,8 +41,8 @@ def family_chart(series: dict, title: str, xlabel: str = "trainable parameters (
                         fontsize=TEXT_SIZE - 1, color=color)
     for text, level in (hlines or {}).items():
         ax.axhline(level, color="#666666", linewidth=1.0, linestyle=":", zorder=1)
-        ax.annotate(text, (1.0, level), xycoords=("axes fraction", "data"), xytext=(-3, 2),
-                    textcoords="offset points", fontsize=TEXT_SIZE, color="#444444", ha="right")
+        ax.annotate(text, (0.0, level), xycoords=("axes fraction", "data"), xytext=(3, 2),
+                    textcoords="offset points", fontsize=TEXT_SIZE, color="#444444")
     ax.set_xscale("log")
     if ylim is not None:
         ax.set_ylim(*ylim)

@@ -15,7 +15,7 @@ def test_every_method_is_a_line_with_its_error_bars_and_labels():
     assert ax.get_xscale() == "log" and ax.get_title() == "title"
     assert [t.get_text() for t in ax.get_legend().get_texts()] == list(series)
     styles = {(bars.lines[0].get_color(), bars.lines[0].get_linestyle()) for bars in ax.containers}
-    assert len(ax.containers) == 10 and len(styles) == 10  # ten looks, although the palette has eight colours
+    assert len(ax.containers) == 10 and len(styles) == 10  # ten looks, no colour used twice
     second_point = ax.containers[0].lines[2][0].get_segments()[1]
     np.testing.assert_allclose(second_point[:, 1], [0.7, 0.9])  # its bar: from the worst seed to the best
     assert "full 0.9" in [t.get_text() for t in ax.texts] and "b" in [t.get_text() for t in ax.texts]
