@@ -30,6 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
+from ..kernels import traffic
 from . import trace as _trace
 
 _grad_enabled = [True]
@@ -119,6 +120,8 @@ class Function:
         ctx = Context(needs)
         arrays = [a.data if isinstance(a, Tensor) else a for a in args]
         out = Tensor(cls.forward(ctx, *arrays, **kwargs), requires_grad=ctx.requires_grad)
+        if traffic.counting():
+            traffic.add(ops=1)  # one dispatch (kernels/traffic.py)
         if ctx.requires_grad:
             inputs = tuple(a if need else None for a, need in zip(args, needs))
             out._node = Node(cls, ctx, inputs)
