@@ -13,7 +13,7 @@
 
 On this CPU the three constants are *measured* (``calibrate_cpu``): tau from a recurrent
 layer with almost no work (width 1, batch 1), R from a large square product, B from a
-large elementwise add. For a GPU that is not here they are *cited* (``GPU_SPECS``): R and B
+large elementwise pass (minipeft's softmax over an array far larger than the caches). For a GPU that is not here they are *cited* (``GPU_SPECS``): R and B
 from the card's published fp32 rate and memory bandwidth times a stated efficiency, tau
 from this CPU's measured Python cost per op plus a kernel launch. Each constant carries
 its source, printed beside every prediction.
@@ -27,7 +27,8 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Tensor
-from ..kernels.traffic import count_traffic
+from ..kernels.softmax import softmax_forward
+from ..kernels.traffic import count_traffic, watch
 from ..nn import RNN
 from .sequential import forward_backward
 from .timing import gemm_peak_gflops, median, time_ms
@@ -36,7 +37,6 @@ from .timing import gemm_peak_gflops, median, time_ms
 #: (CUDA kernel launch statistics): "Usually, the launch time on the CPU side is between
 #: 5-20 microseconds." The model takes the middle of that range.
 KERNEL_LAUNCH_S = 10e-6
-KERNEL_LAUNCH_SOURCE = "launch 10 us, cited"
 
 #: Published peak rates (NVIDIA's H100 and H200 datasheets) and the efficiencies this model assumes:
 GPU_SPECS = {
@@ -106,44 +106,50 @@ def measure_dispatch_s(steps: int = 256, repeats: int = 5) -> float:
     return median(time_ms(lambda: forward_backward(layer, x), warmup=1, repeats=repeats)) * 1e-3 / traffic.ops
 
 
-def measure_stream_elements_per_s(elements: int = 1 << 24, repeats: int = 5) -> float:
-    """B: c = a + b on arrays far larger than the caches, 3 elements moved per output element."""
-    xp = backend.xp_for(backend.get_device())
-    rng = np.random.default_rng(0)
-    a = xp.asarray(rng.standard_normal(elements, dtype=np.float32))
-    b = xp.asarray(rng.standard_normal(elements, dtype=np.float32))
-    out = xp.empty_like(a)
-    ms = median(time_ms(lambda: xp.add(a, b, out=out), warmup=1, repeats=repeats))
-    return 3 * elements / (ms * 1e-3)
+def measure_elementwise_rate(rows: int = 4096, row_length: int = 1024, repeats: int = 5) -> float:
+    """B: minipeft's softmax over a (rows, row_length) array far larger than the caches, in
+    elements moved per second: the elements its NumPy passes read and write (max, subtract,
+    exp, row sum, divide; counted by watching them) / its time. Softmax is the elementwise
+    op attention runs on its T x T scores, and its passes are a typical mix (one of them exp)."""
+    x = np.random.default_rng(0).standard_normal((rows, row_length), dtype=np.float32)
+    with count_traffic() as traffic:
+        softmax_forward(watch(x))
+    return traffic.elements / (median(time_ms(lambda: softmax_forward(x), warmup=1, repeats=repeats)) * 1e-3)
 
 
 def calibrate_cpu(quick: bool = False) -> DeviceConstants:
     """tau, R and B measured now on this machine, each by one small measurement (module docstring)."""
-    size = 512 if quick else 2048
+    size, rows = (512, 256) if quick else (2048, 4096)
     tau = measure_dispatch_s(steps=32 if quick else 256)
     rate = gemm_peak_gflops("cpu", size=size, repeats=3) * 1e9
-    stream = measure_stream_elements_per_s(1 << (20 if quick else 24))
+    stream = measure_elementwise_rate(rows=rows)
     return DeviceConstants("this CPU", tau, rate, stream, {
         "tau": "measured: an RNN of width 1",
         "R": f"measured: a {size} x {size} product",
-        "B": f"measured: c = a + b, {1 << (20 if quick else 24):,} elements"})
+        "B": f"measured: softmax over {rows} x 1024"})
 
 
 def gpu_constants(gpu: str, host_tau_s: float, product_efficiency: float = PRODUCT_EFFICIENCY,
                   bandwidth_efficiency: float = BANDWIDTH_EFFICIENCY, launch_s: float = KERNEL_LAUNCH_S,
-                  launch_source: str = KERNEL_LAUNCH_SOURCE) -> DeviceConstants:
+                  measured_tau_s: float | None = None) -> DeviceConstants:
     """The constants of a named GPU (a key of GPU_SPECS): cited rates times stated efficiencies;
-    tau = the host's Python cost per op (measured on this CPU) + one kernel launch."""
+    tau = the host's Python cost per op (measured on this CPU) + one kernel launch (cited), or
+    ``measured_tau_s`` when the GPU is here to measure it on (``measure_dispatch_s`` on cuda)."""
     if gpu not in GPU_SPECS:
         raise ValueError(f"unknown GPU {gpu!r}; known: {sorted(GPU_SPECS)}")
     spec = GPU_SPECS[gpu]
     for name, value in (("host_tau_s", host_tau_s), ("product_efficiency", product_efficiency),
                         ("bandwidth_efficiency", bandwidth_efficiency), ("launch_s", launch_s)):
         _positive_number(name, value)
+    if measured_tau_s is None:
+        tau, tau_source = host_tau_s + launch_s, f"Python {host_tau_s * 1e6:.1f} us measured here + launch " \
+                                                 f"{launch_s * 1e6:g} us, cited"
+    else:
+        tau, tau_source = _positive_number("measured_tau_s", measured_tau_s), "measured: an RNN of width 1 on this GPU"
     return DeviceConstants(
-        gpu, host_tau_s + launch_s, spec["fp32_tflops"] * 1e12 * product_efficiency,
+        gpu, tau, spec["fp32_tflops"] * 1e12 * product_efficiency,
         spec["memory_tb_per_s"] * 1e12 / BYTES_PER_ELEMENT * bandwidth_efficiency, {
-            "tau": f"Python {host_tau_s * 1e6:.1f} us measured here + {launch_source}",
+            "tau": tau_source,
             "R": f"datasheet {spec['fp32_tflops']:g} TFLOP/s x {product_efficiency:g}",
             "B": f"datasheet {spec['memory_tb_per_s']:g} TB/s / 4 bytes x {bandwidth_efficiency:g}"})
 

@@ -45,8 +45,8 @@ def run_benchmarks(config: str = "bench-small", repeats: int = 7, quick: bool = 
         "torch_separate_process": separate_process_comparison(config, repeats, rounds=1 if quick else 2,
                                                               device=device),
     }
-    if device == "cuda":  # kernels vs naive CuPy, the step with kernels off: bench/kernels.py
-        from .kernels import gpu_sections
+    if device == "cuda":  # kernels vs naive CuPy, the step with kernels off: bench/kernel_timing.py
+        from .kernel_timing import gpu_sections
 
         results.update(gpu_sections(step, repeats=repeats, quick=quick))
     return results
@@ -72,8 +72,8 @@ def format_report(r: dict) -> str:
     for t, a, fa, b, fb in zip(s["lengths"], s["rnn_ms"], s["rnn_gflops"], s["transformer_ms"],
                                s["transformer_gflops"]):
         lines.append(f"  {t:>6} {a:9.2f} {fa:12.1f} {b:15.2f} {fb:20.1f}")
-    if "kernels" in r:  # the GPU sections (bench/kernels.py)
-        from .kernels import format_gpu_sections
+    if "kernels" in r:  # the GPU sections (bench/kernel_timing.py)
+        from .kernel_timing import format_gpu_sections
 
         lines += format_gpu_sections(r)
     return "\n".join(lines)
