@@ -304,9 +304,9 @@ lesson.save_figure(cost_model_chart(speed_lengths, [
          measured=measured, constants=cpu.describe()),
     dict(title=f"an {PROJECTED_GPU}: the model only (lesson 10 measures a GPU)", device=PROJECTED_GPU,
          model=model["gpu"], constants=gpu.describe())],
-    f"Lesson 03: time = S tau + W / R + E / B for one layer (d {width}, batch {batch}): on this CPU the RNN layer "
-    f"is faster; with a GPU's constants its {works['rnn'][at]['dispatches']:,} sequential dispatches at "
-    f"T = {speed_lengths[at]} dominate"), "03_timing.png")
+    f"Lesson 03: time = S tau + W / R + E / B for one layer (d {width}, batch {batch}). At T = {speed_lengths[at]} "
+    f"the Transformer layer takes {cpu_ratio:.1f}x the RNN's time on this CPU; with an {PROJECTED_GPU}'s constants "
+    f"the RNN's {works['rnn'][at]['dispatches']:,} dispatches make it {gpu_ratio:.0f}x slower"), "03_timing.png")
 
 lesson.record(
     task=dict(length=length, key_position=key, num_classes=task.num_classes, steps=steps,
@@ -321,8 +321,8 @@ lesson.record(
     speedup=speedup,
     cpu_constants=cpu.as_dict(), gpu_constants=gpu.as_dict(),
     model=dict(lengths=list(speed_lengths), measured_ms=measured, cpu=model["cpu"], gpu=model["gpu"],
-               measured_over_model=ratio, cpu_transformer_over_rnn_at_512=cpu_ratio,
-               gpu_rnn_over_transformer_at_512=gpu_ratio),
+               measured_over_model=ratio),
+    ranking=dict(length=speed_lengths[at], cpu_transformer_over_rnn=cpu_ratio, gpu_rnn_over_transformer=gpu_ratio),
     cpu_load_before_timing=load,
 )
 

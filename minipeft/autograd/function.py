@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import backend
 from ..kernels import traffic
 from . import trace as _trace
 
@@ -155,8 +154,3 @@ def unbroadcast(grad, shape: tuple[int, ...]):
     lead = grad.ndim - len(shape)
     stretched = tuple(i + lead for i, n in enumerate(shape) if n == 1 and grad.shape[i + lead] != 1)
     return grad.sum(axis=tuple(range(lead)) + stretched, keepdims=True).reshape(shape)
-
-
-def xp_of(array):
-    """The array module (numpy or cupy) of an array: ops write ``xp.exp(x)`` for both."""
-    return backend.array_module(array)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 
+from ..backend import array_module
 from . import cuda, traffic
 
 _counters: list["GemmCount"] = []
@@ -126,7 +127,7 @@ def tiled_matmul_cuda(a, b):
     m, k = a.shape[-2:]
     n = b.shape[-1]
     batch = a.shape[0] if a.ndim == 3 else 1
-    out = cuda.xp_of(a).empty(a.shape[:-1] + (n,), dtype=a.dtype)
+    out = array_module(a).empty(a.shape[:-1] + (n,), dtype=a.dtype)
     limit = cuda.max_blocks()
     grid = (min(-(-n // TILE), limit), min(-(-m // TILE), limit, 65535), min(batch, 65535))
     cuda.launch(SOURCE, "tiled_matmul", a.dtype, grid, (TILE, TILE),
