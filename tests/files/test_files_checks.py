@@ -195,7 +195,7 @@ def test_a_config_that_is_not_an_object_is_refused(files):
 
 
 def test_a_stored_history_that_is_not_one_is_refused(files, monkeypatch, tmp_path):
-    from minipeft.train import pretrained as shipped_module
+    from minipeft.train import shipped as shipped_module
 
     folder = tmp_path / "shipped"
     save_checkpoint(files.model, folder / "bert_tiny.npz", extra={"history": [1, 2]})
