@@ -79,7 +79,8 @@ def write_atomically(path, write) -> None:
     """Call ``write(file)`` on a temporary binary file beside ``path``, then rename it into place.
 
     The rename is atomic, so a reader (or a crash) never sees half a file: ``path`` holds
-    either its old contents or all of the new ones.
+    either its old contents or all of the new ones. The file gets the permissions ``open``
+    would give it (``mkstemp`` makes temporary files private).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -89,11 +90,19 @@ def write_atomically(path, write) -> None:
             write(file)
             file.flush()
             os.fsync(file.fileno())
+        os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, path)
     except BaseException:
         if os.path.exists(temporary):
             os.remove(temporary)
         raise
+
+
+def _umask() -> int:
+    """The process's umask (read by setting it and putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def save_arrays(path, arrays: dict, meta: dict) -> int:
