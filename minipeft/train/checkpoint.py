@@ -5,8 +5,9 @@
     model, meta = load_pretrained("runs/bert.npz")        # rebuilt from the stored config
 
 Built on ``minipeft.serialization``: the write is atomic (a crash mid-save leaves the old
-file whole), the file is read with ``allow_pickle=False`` (opening it can never run
-code), and a fingerprint catches truncated or altered files. The description, also
+file whole), the file is read without pickle, each array's header checked before its
+data (opening it can never run code, nor allocate more than the file holds), and a
+fingerprint catches truncated or altered files. The description, also
 written beside the weights as ``bert.json`` for people to read, holds:
 
     format, version   "minipeft-checkpoint", 1

@@ -75,14 +75,15 @@ def regions(data: bytes) -> dict:
             start = data.find(signature, start + 1)
         return found
 
-    npy_headers = [(s, data.find(b"\n", s) + 1 or e) for s, e in spans(b"\x93NUMPY", 128)]
+    npy_headers = [(start, end if data.find(b"\n", start) < 0 else data.find(b"\n", start) + 1)
+                   for start, end in spans(b"\x93NUMPY", 128)]  # from the magic string to the header's newline
     return {"central directory": spans(b"PK\x01\x02", 46), "local header": spans(b"PK\x03\x04", 30),
             "end record": spans(b"PK\x05\x06", 22), "npy header": npy_headers}
 
 
 def mutate(data: bytes, rng) -> tuple[str, bytes]:
     """(how, damaged bytes): one random kind of damage."""
-    kind = rng.choice(["flip", "truncate", "insert", "delete", "aimed flip", "aimed size"])
+    kind = str(rng.choice(["flip", "truncate", "insert", "delete", "aimed flip", "aimed size"]))
     n = len(data)
     if kind == "truncate":
         return kind, data[:int(rng.integers(0, n))]
@@ -113,6 +114,7 @@ def mutate(data: bytes, rng) -> tuple[str, bytes]:
 # ---- crafted files: valid archives, valid fingerprints, hostile contents ------------------------------------
 
 def npy_bytes(array: np.ndarray) -> bytes:
+    """The .npy file of ``array`` (object arrays pickled, as NumPy does when allowed)."""
     buffer = io.BytesIO()
     np.lib.format.write_array(buffer, array, allow_pickle=True)
     return buffer.getvalue()
@@ -137,14 +139,13 @@ def archive(entries: dict, compression=zipfile.ZIP_STORED, extra_entry: str | No
     return buffer.getvalue()
 
 
-def described(arrays: dict, meta: dict, fingerprinted: dict | None = None) -> dict:
-    """arrays plus a __meta__ entry: ``meta`` with the fingerprint of ``fingerprinted`` (default: the arrays)."""
-    meta = {**meta, "fingerprint": fingerprint(arrays if fingerprinted is None else fingerprinted)}
-    text = json.dumps(meta).encode()
-    return {**arrays, META_KEY: np.frombuffer(text, np.uint8)}
+def described(arrays: dict, meta: dict) -> dict:
+    """``arrays`` plus their description entry: ``meta`` with the arrays' (valid) fingerprint, as JSON."""
+    return described_text(arrays, json.dumps({**meta, "fingerprint": fingerprint(arrays)}).encode())
 
 
 def described_text(arrays: dict, text: bytes) -> dict:
+    """``arrays`` plus a description entry holding ``text``, whatever it is."""
     return {**arrays, META_KEY: np.frombuffer(text, np.uint8)}
 
 
@@ -162,11 +163,12 @@ def hostile_arrays(arrays: dict, meta: dict, name: str) -> list[tuple[str, bytes
         files.append((label, archive(described(changed, meta))))
     objects = np.array([{"a": 1}] * first.size, dtype=object).reshape(first.shape)
     files.append(("object weight (pickled)", archive({**described(arrays, meta), name: npy_bytes(objects)})))
-    for label, shape in (("huge shape", HUGE_SHAPE), ("negative shape", (-4, -16)), ("bigger shape", (100, 100))):
+    for label, shape in (("huge shape", HUGE_SHAPE), ("negative shape", (-4, -16)), ("bigger shape", (100, 100)),
+                         ("smaller shape", (2,))):
         files.append((label, archive({**described(arrays, meta), name: lying_npy(shape)})))
     files.append(("compressed entries", archive(described(arrays, meta), zipfile.ZIP_DEFLATED)))
-    files.append(("float64 weights (same values)",
-                  archive(described({k: v.astype(np.float64) for k, v in arrays.items()}, meta))))
+    for label, dtype in (("float64 weights (same values)", np.float64), ("big-endian weights (same values)", ">f4")):
+        files.append((label, archive(described({k: v.astype(dtype) for k, v in arrays.items()}, meta))))
     return files
 
 
@@ -211,12 +213,14 @@ CHECKPOINT_EDITS = {
               ("model absent", ["model"], None)],
 }
 ADAPTER_EDITS = {
-    "main": [("bottleneck 10^9", ["config", "bottleneck"], 10**9), ("bottleneck a string", ["config", "bottleneck"], "4"),
+    "main": [("bottleneck 10^9", ["config", "bottleneck"], 10**9),
+             ("bottleneck a string", ["config", "bottleneck"], "4"),
              ("layers 10^12", ["config", "layers"], [10**12]), ("layers a string", ["config", "layers"], "01"),
              ("config a list", ["config"], [4]), ("unknown config field", ["config", "evil"], 1),
              ("version 2", ["version"], 2), ("format a dict", ["format"], {}),
              ("base fingerprint a list", ["base_fingerprint"], [1])],
-    "other": [("negative bottleneck", ["config", "bottleneck"], -4), ("nonlinearity a list", ["config", "nonlinearity"], ["gelu"]),
+    "other": [("negative bottleneck", ["config", "bottleneck"], -4),
+              ("nonlinearity a list", ["config", "nonlinearity"], ["gelu"]),
               ("init std a string", ["config", "init_std"], "1e-2"), ("layers negative", ["config", "layers"], [-1]),
               ("train head a number", ["config", "train_head"], 2), ("config null", ["config"], None),
               ("version a string", ["version"], "1"), ("base fingerprint absent", ["base_fingerprint"], None),
@@ -289,31 +293,43 @@ def cap_address_space(headroom: int) -> int:
     return cap
 
 
+def damaged_and_crafted(paths: dict, rng, mutants: int, hostile: str) -> list[tuple[str, str, bool, bytes]]:
+    """(kind, label, crafted?, bytes) of every file to load: ``mutants`` mutants of each original
+    (``paths``: kind -> path), then the crafted files made from its arrays and description."""
+    files = []
+    for kind, path in paths.items():
+        data = path.read_bytes()
+        for _ in range(mutants):
+            how, damaged = mutate(data, rng)
+            files.append((kind, how, False, damaged))
+    for kind, path in paths.items():
+        with np.load(path) as stored:
+            arrays = {name: stored[name] for name in stored.files if name != META_KEY}
+        meta = json.loads(path.with_suffix(".json").read_text())
+        del meta["fingerprint"]
+        edits = (CHECKPOINT_EDITS if kind == "checkpoint" else ADAPTER_EDITS)[hostile]
+        weight = sorted(arrays)[int(rng.integers(0, len(arrays)))]
+        files += [(kind, f"arrays: {label}", True, content) for label, content in hostile_arrays(arrays, meta, weight)]
+        files += [(kind, f"description: {label}", True, content)
+                  for label, content in hostile_descriptions(arrays, meta, edits)]
+    return files
+
+
 def run(seed: int, mutants: int, hostile: str, time_limit: float) -> dict:
+    """Make the files, load each with each loader that reads its kind, and count the outcomes."""
     start = time.perf_counter()
-    rng = np.random.default_rng(seed)
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         model, checkpoint, base, tuned, adapter = originals(folder)
-        files = []  # (kind, label, bytes)
-        for kind, path in (("checkpoint", checkpoint), ("adapter", adapter)):
-            data = path.read_bytes()
-            files += [(kind, *mutate(data, rng)) for _ in range(mutants)]
-            with np.load(path) as stored:
-                arrays = {name: stored[name] for name in stored.files if name != META_KEY}
-            meta = json.loads(path.with_suffix(".json").read_text())
-            del meta["fingerprint"]
-            edits = (CHECKPOINT_EDITS if kind == "checkpoint" else ADAPTER_EDITS)[hostile]
-            weight = sorted(arrays)[int(rng.integers(0, len(arrays)))]
-            files += [(kind, label, content) for label, content in
-                      hostile_arrays(arrays, meta, weight) + hostile_descriptions(arrays, meta, edits)]
+        files = damaged_and_crafted({"checkpoint": checkpoint, "adapter": adapter}, np.random.default_rng(seed),
+                                    mutants, hostile)
         expected = {"checkpoint": model.state_dict(), "adapter": tuned.state_dict()}
         load_by_kind = {"checkpoint": ["load_checkpoint", "load_pretrained"], "adapter": ["load_adapter"]}
         how = loaders(base)
         cap = cap_address_space(MEMORY_HEADROOM)
         counts = {"loads": 0, "clear": 0, "identical": 0, "crash": 0}
-        crashes, slowest = [], (0.0, "")
-        for index, (kind, label, data) in enumerate(files):
+        crashes, crafted_outcomes, slowest = [], {}, (0.0, "")
+        for index, (kind, label, crafted, data) in enumerate(files):
             path = folder / f"file_{index}.npz"
             path.write_bytes(data)
             for loader in load_by_kind[kind]:
@@ -322,17 +338,20 @@ def run(seed: int, mutants: int, hostile: str, time_limit: float) -> dict:
                 counts["loads"] += 1
                 counts[outcome] += 1
                 slowest = max(slowest, (elapsed, f"{loader}: {label}"))
+                if crafted:
+                    crafted_outcomes[f"{loader}: {label}"] = outcome
                 if outcome == "crash":
                     crashes.append(f"{loader}: {label}: {why}")
     return {"seed": seed, "mutants_per_file": mutants, "hostile": hostile, "files": len(files), **counts,
             "address_space_cap_mib": cap // 2**20, "slowest_load_s": round(slowest[0], 4),
-            "slowest_load": slowest[1], "run_time_s": round(time.perf_counter() - start, 2), "crashes": crashes[:20]}
+            "slowest_load": slowest[1], "run_time_s": round(time.perf_counter() - start, 2),
+            "crashes": crashes[:20], "crafted": crafted_outcomes}
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--mutants", type=int, default=150, help="mutants of each of the two files")
+    parser.add_argument("--mutants", type=int, default=250, help="mutants of each of the two files")
     parser.add_argument("--hostile", choices=sorted(CHECKPOINT_EDITS), default="main",
                         help="which set of crafted descriptions")
     parser.add_argument("--time-limit", type=float, default=2.0, help="seconds one load may take")

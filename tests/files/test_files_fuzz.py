@@ -30,13 +30,20 @@ def run_harness(*args: str) -> dict:
 
 
 def test_damaged_and_hostile_files_fail_clearly_or_load_the_original_weights():
-    report = run_harness("--seed", "0", "--mutants", "150")
+    report = run_harness("--seed", "0", "--mutants", "250")
     assert report["crash"] == 0, "\n".join(report["crashes"])
     assert report["loads"] == report["clear"] + report["identical"]
-    # 150 mutants of each file, plus every crafted file; checkpoints are loaded twice (load_checkpoint, load_pretrained)
-    assert report["loads"] >= 3 * 150 + 50 and report["clear"] > 300
+    # 250 mutants of each file, plus every crafted file; checkpoints are loaded twice (load_checkpoint, load_pretrained)
+    assert report["loads"] >= 3 * 250 + 50 and report["clear"] > 500
     assert report["identical"] > 0, "no damage landed where the zip format ignores it (or 'identical' is broken)"
     assert report["slowest_load_s"] < 2.0
+    for load, outcome in report["crafted"].items():
+        if "(same values)" in load:  # float64 or big-endian copies of the weights: converted, on purpose
+            assert outcome == "identical", load
+        elif load.startswith("load_checkpoint: description"):  # it loads into the model it is given:
+            assert outcome in ("clear", "identical"), load     # an odd config is only compared if one is expected
+        else:
+            assert outcome == "clear", load
 
 
 # ---- the harness can fail ----------------------------------------------------------------------------------
@@ -90,9 +97,10 @@ def test_the_harness_sees_a_changed_file_a_changed_model_and_other_weights(files
     assert fuzz_files.judge(lambda p, t: files.model, files.checkpoint, data, None, expected, 2.0)[0] == "identical"
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason="load_adapter (minipeft/peft/save.py) checks the name stored in the file "
-                                       "with _check_name, which raises a plain ValueError that does not name the "
-                                       "file; it must raise CheckpointError (change described in issue 15's note)")
+@pytest.mark.xfail(strict=True, raises=ValueError,
+                   reason="load_adapter (minipeft/peft/save.py) checks the name stored in the file with _check_name, "
+                          "which raises a plain ValueError that does not name the file; load_adapter must turn it "
+                          "into a CheckpointError naming the file (then this test passes: remove this mark)")
 @pytest.mark.parametrize("name", [5, "__class__", "two words"])
 def test_a_stored_adapter_name_that_cannot_be_one_is_a_clear_error(files, name):
     meta = json.loads(files.adapter.with_suffix(".json").read_text())
