@@ -293,6 +293,15 @@ def cap_address_space(headroom: int) -> int:
     return cap
 
 
+def cap_holds(headroom: int) -> bool:
+    """True if asking for twice ``headroom`` bytes now fails: the cap is in force."""
+    try:
+        np.empty(2 * headroom, np.uint8)
+    except MemoryError:
+        return True
+    return False
+
+
 def damaged_and_crafted(paths: dict, rng, mutants: int, hostile: str) -> list[tuple[str, str, bool, bytes]]:
     """(kind, label, crafted?, bytes) of every file to load: ``mutants`` mutants of each original
     (``paths``: kind -> path), then the crafted files made from its arrays and description."""
@@ -343,7 +352,7 @@ def run(seed: int, mutants: int, hostile: str, time_limit: float) -> dict:
                 if outcome == "crash":
                     crashes.append(f"{loader}: {label}: {why}")
     return {"seed": seed, "mutants_per_file": mutants, "hostile": hostile, "files": len(files), **counts,
-            "address_space_cap_mib": cap // 2**20, "slowest_load_s": round(slowest[0], 4),
+            "address_space_cap_mib": cap // 2**20, "cap_holds": cap_holds(MEMORY_HEADROOM), "slowest_load_s": round(slowest[0], 4),
             "slowest_load": slowest[1], "run_time_s": round(time.perf_counter() - start, 2),
             "crashes": crashes[:20], "crafted": crafted_outcomes}
 

@@ -31,6 +31,7 @@ def run_harness(*args: str) -> dict:
 
 def test_damaged_and_hostile_files_fail_clearly_or_load_the_original_weights():
     report = run_harness("--seed", "0", "--mutants", "250")
+    assert report["cap_holds"], "the address-space cap was not in force: an unbounded allocation would not fail"
     assert report["crash"] == 0, "\n".join(report["crashes"])
     assert report["loads"] == report["clear"] + report["identical"]
     # 250 mutants of each file, plus every crafted file; checkpoints are loaded twice (load_checkpoint, load_pretrained)
