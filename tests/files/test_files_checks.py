@@ -206,17 +206,25 @@ def test_a_stored_history_that_is_not_one_is_refused(files, monkeypatch, tmp_pat
 
 # ---- vocabularies ----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("label, content, words", [
-    ("missing", None, "cannot read"),
-    ("not UTF-8", b"\xff\xfe{}", "invalid JSON"),
-    ("nested 100,000 deep", b"[" * 100_000 + b"]" * 100_000, "invalid JSON"),
-    ("vocab a number", b'{"format": "minipeft-tokenizer", "version": 1, "vocab": 5}', "list of words"),
-    ("vocab a string", b'{"format": "minipeft-tokenizer", "version": 1, "vocab": "abc"}', "list of words"),
-    ("200,000 repeated words", json.dumps({"format": "minipeft-tokenizer", "version": 1,
-                                           "vocab": ["[PAD]", "[CLS]", "[SEP]", "[MASK]", "[UNK]"]
-                                           + [f"w{i % 1000}" for i in range(200_000)]}).encode(), "twice"),
-])
-def test_a_hostile_vocabulary_file_is_refused_quickly_naming_the_file(tmp_path, label, content, words):
+def vocabulary_file(vocab) -> bytes:
+    return json.dumps({"format": "minipeft-tokenizer", "version": 1, "vocab": vocab}).encode()
+
+
+SPECIALS = ["[PAD]", "[CLS]", "[SEP]", "[MASK]", "[UNK]"]
+VOCABULARY_FILES = {  # label -> (file bytes, or None for no file; the words the refusal must contain)
+    "missing": (None, "cannot read"),
+    "not UTF-8": (b"\xff\xfe{}", "invalid JSON"),
+    "nested 100,000 deep": (b"[" * 100_000 + b"]" * 100_000, "invalid JSON"),
+    "vocab a number": (vocabulary_file(5), "list of words"),
+    "vocab a string": (vocabulary_file("abc"), "list of words"),
+    "200,000 words, 1,000 of them repeated": (vocabulary_file(SPECIALS + [f"w{i % 1000}" for i in range(200_000)]),
+                                              "twice"),
+}
+
+
+@pytest.mark.parametrize("label", VOCABULARY_FILES)
+def test_a_hostile_vocabulary_file_is_refused_quickly_naming_the_file(tmp_path, label):
+    content, words = VOCABULARY_FILES[label]
     path = tmp_path / "vocab.json"
     if content is not None:
         path.write_bytes(content)
