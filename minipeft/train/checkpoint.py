@@ -191,11 +191,6 @@ def pretraining_weights(config: BertConfig) -> Iterator[tuple[str, tuple]]:
     yield from linear("nsp.classifier", d, 2)
 
 
-def pretraining_shapes(config: BertConfig) -> dict[str, tuple]:
-    """name -> shape of every weight of ``BertForPreTraining(config)`` (see ``pretraining_weights``)."""
-    return dict(pretraining_weights(config))
-
-
 def _shape_problems(config: BertConfig, arrays: dict, limit: int = 6) -> list[str]:
     """Up to ``limit`` differences between the weights ``config`` implies and the file's arrays."""
     problems, expected = [], set()
@@ -211,20 +206,27 @@ def _shape_problems(config: BertConfig, arrays: dict, limit: int = 6) -> list[st
     return problems[:limit]
 
 
-def _stored_bert_config(path, meta: dict) -> BertConfig:
-    """The BertConfig of a checkpoint's description; CheckpointError if it cannot build one."""
+def pretraining_config(path, arrays: dict, meta: dict) -> BertConfig:
+    """The BertConfig a BertForPreTraining checkpoint stores (``read_checkpoint(path)`` gives
+    ``arrays`` and ``meta``), checked against the file's arrays before anything is built: a
+    model built from it is never bigger than the weights in the file. CheckpointError otherwise."""
     try:
-        return BertConfig(**(meta.get("config") or {}))
+        config = BertConfig(**(meta.get("config") or {}))
     except (TypeError, ValueError) as err:
         raise CheckpointError(f"{path}: its config cannot build a BertConfig ({err})") from err
+    problems = _shape_problems(config, arrays)
+    if problems:
+        raise CheckpointError(f"{path}: its weights do not fit the config it stores (nothing was built): "
+                              + "; ".join(problems))
+    return config
 
 
 def load_pretrained(path) -> tuple[BertForPreTraining, dict]:
     """Rebuild the BertForPreTraining saved in ``path`` from its stored config and load its weights.
 
-    The shapes the config implies (``pretraining_weights``) are compared with the file's
-    arrays first, so a config that lies is refused before any model is built: the model
-    built is never bigger than the weights in the file. Weights load as in ``load_checkpoint``.
+    The shapes the config implies are compared with the file's arrays first
+    (``pretraining_config``), so a config that lies is refused before any model is built.
+    Weights load as in ``load_checkpoint``.
 
     Returns (model, meta); ``meta["extra"]`` holds what was saved with it. (Building the model
     draws initial weights, so it advances the random generator before they are overwritten.)
@@ -233,12 +235,7 @@ def load_pretrained(path) -> tuple[BertForPreTraining, dict]:
     if meta.get("model") != "BertForPreTraining":
         raise CheckpointError(f"{path} holds a {meta.get('model')!r}, not a BertForPreTraining; build that "
                               f"model yourself and call load_checkpoint")
-    config = _stored_bert_config(path, meta)
-    problems = _shape_problems(config, arrays)
-    if problems:
-        raise CheckpointError(f"{path}: its weights do not fit the config it stores (nothing was built): "
-                              + "; ".join(problems))
-    model = BertForPreTraining(config)
+    model = BertForPreTraining(pretraining_config(path, arrays, meta))
     _check_state(path, model, arrays, meta, strict=True)
     model.load_state_dict(_in_model_dtypes(model, arrays))
     return model, meta

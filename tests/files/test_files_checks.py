@@ -20,7 +20,7 @@ from minipeft.peft import load_adapter
 from minipeft.serialization import META_KEY, CheckpointError, load_arrays
 from minipeft.train import checkpoint as checkpoint_module
 from minipeft.train import load_checkpoint, load_pretrained, save_checkpoint
-from minipeft.train.checkpoint import pretraining_shapes
+from minipeft.train.checkpoint import pretraining_weights
 
 SPRUNG = []  # what Trap's unpickling would append to
 
@@ -157,9 +157,9 @@ def test_float64_and_float16_weights_are_converted_to_the_models_dtype(files, dt
                       type_vocab_size=3, pooler=False),
     BertConfig.preset("tiny", vocab_size=30, num_layers=1),
 ])
-def test_pretraining_shapes_lists_the_weights_a_built_model_has(config):
+def test_pretraining_weights_lists_the_weights_a_built_model_has(config):
     built = [(name, param.shape) for name, param in BertForPreTraining(config).named_parameters()]
-    assert list(pretraining_shapes(config).items()) == built
+    assert list(pretraining_weights(config)) == built
 
 
 @pytest.mark.parametrize("label, edit, words", [
