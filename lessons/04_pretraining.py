@@ -90,7 +90,7 @@ from minipeft.lesson import Lesson
 from minipeft.nn import BertConfig, BertForPreTraining
 from minipeft.train import (RECIPE, compact_history, fill_mask, load_shipped_pretrained, mask_probabilities,
                             polarity_probe_fn, pretrain, pretraining_metrics, save_checkpoint)
-from minipeft.train.pretrained import SHIPPED_NAME, pretrained_dir, pretrained_path
+from minipeft.train.shipped import SHIPPED_NAME, pretrained_dir, pretrained_path
 from minipeft.viz import line_chart, stacked_bars
 
 THRESHOLD, NSP_THRESHOLD = 0.8, 0.65  # what the shipped model must reach on held-out text

@@ -141,7 +141,7 @@ def forgetting_probe(pretrained: BertForPreTraining, batches):
     pre-training scores (``pretraining_metrics`` on ``batches``) of ``model``'s encoder under the
     original heads of ``pretrained``, kept aside. Pass it as ``eval_fn`` to watch forgetting
     while a model fine-tunes. The combined model is built once and refilled at every call."""
-    from .pretrain import pretraining_metrics
+    from .pretraining import pretraining_metrics
 
     combined = copy.deepcopy(pretrained)
     original = pretrained.state_dict()
@@ -166,7 +166,7 @@ def pretrained_model(path=None):
     shipped one (``load_shipped_pretrained``, which raises CheckpointError saying how to make it
     when it is missing)."""
     from .checkpoint import load_pretrained
-    from .pretrained import load_shipped_pretrained, pretrained_path
+    from .shipped import load_shipped_pretrained, pretrained_path
 
     if path is not None:
         model, meta = load_pretrained(path)
