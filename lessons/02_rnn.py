@@ -23,13 +23,12 @@ h, a cell state c that is updated by addition rather than rewritten,
     i, f, o = sigmoid(z_i), sigmoid(z_f), sigmoid(z_o);   g = tanh(z_g)
     c_t = f * c_{t-1} + i * g;   h_t = o * tanh(c_t)
 
-where the gates decide what to forget (f), what to write (i) and what to show (o). While
-f stays near 1, c carries a value, and its gradient, across many steps without the
-repeated W_h product; the price is a recurrent product four times as wide per step,
-and it is just as sequential. Both limits, the sequential loop and the fading path, are what the
-Transformer of lesson 03 removes: attention looks at every word at once, so
-the path from any word to the output is one step long, and all positions are computed
-in parallel.
+where the gates decide what to forget (f), what to write (i) and what to show (o). While f
+stays near 1, c carries a value, and its gradient, across many steps without the repeated
+W_h product; the price is a recurrent product four times as wide per step, and it is just
+as sequential. Both limits, the sequential loop and the fading path, are what the
+Transformer of lesson 03 removes: attention looks at every word at once, so the path from
+any word to the output is one step long, and all positions are computed in parallel.
 
 The task (``minipeft.data.sequences.RecallTask``): a sequence of T tokens hides one *key*
 (one of 4) among random distractors, ``distance`` steps before the end; the label is
