@@ -122,7 +122,7 @@ def tradeoff_chart(series: dict, title: str, xlabel: str = "trainable parameters
                         bbox=dict(boxstyle="square,pad=0.1", facecolor="white", edgecolor="none"))
     for text, (x, y) in (marks or {}).items():
         ax.plot([x], [y], "o", markersize=15, markerfacecolor="none", markeredgecolor="#222222", linewidth=1.2)
-        ax.annotate(text, (x, y), xytext=(24, -40), textcoords="offset points", ha="left", va="top",
+        ax.annotate(text, (x, y), xytext=(16, -64), textcoords="offset points", ha="left", va="top",
                     fontsize=TEXT_SIZE, color="#222222", arrowprops=dict(arrowstyle="->", color="#222222",
                                                                          shrinkB=9, linewidth=0.8))
     for text, level in (hlines or {}).items():
