@@ -31,17 +31,17 @@ chance. "Unseen" adjectives (superb, wonderful, pleasant, brilliant; terrible,
 horrible, dreadful, boring) never appear in the labelled training sets of lesson 05:
 whatever the model knows about them it learned here, and that is what transfer carries.
 
-The plateau. Before step 2,000 of the shipped run every probe sat at 0.50
-while the losses looked settled: the model had the grammar and nothing of the meaning.
-Then, between two evaluations 250 steps apart, the polarity probes jumped: above 0.6
-at step 2,000, above 0.9 at step 2,250. NSP passed 0.6 only at step 5,500, and negation
-at step 8,750, passing 0.9 at step 9,750. Where a run leaves its plateau is erratic (it
-moves with the random seed, the number of steps, even the thread count); in trial runs
-of 6,000 and 8,000 steps negation had not been learned. So the recipe runs 12,000 steps: 10 minutes on this
-two-core CPU with ``OPENBLAS_NUM_THREADS=1`` and a light load, 20-25 minutes under a
-heavy one. That is too long for a lesson, so the result ships with minipeft
-(``minipeft/data/pretrained/bert_tiny.npz``, under 600 KB, its training history inside)
-and this lesson reuses it unless you pass ``--retrain``; it says which it did.
+The plateau. Before step 2,000 of the shipped run every probe sat at 0.50 while the losses
+looked settled: the model had the grammar and nothing of the meaning. Then, between two
+evaluations 250 steps apart, the polarity probes jumped: above 0.6 at step 2,000, above
+0.9 at step 2,250. NSP passed 0.6 only at step 5,500, and negation at step 8,750, passing
+0.9 at step 9,750. Where a run leaves its plateau is erratic (it moves with the random
+seed, the number of steps, even the thread count); in trial runs of 6,000 and 8,000 steps
+negation had not been learned. So the recipe runs 12,000 steps: 10 minutes on this
+two-core CPU with ``OPENBLAS_NUM_THREADS=1`` and a light load, much longer under a heavy
+one. That is too long for a lesson, so the result ships with minipeft
+(``minipeft/data/pretrained/bert_tiny.npz``, 574 KB, its training history inside) and this
+lesson reuses it unless you pass ``--retrain``; it says which it did.
 ``python -m lessons 4 --retrain --save-shipped`` is how the shipped file was made.
 
 What to look at:

@@ -8,8 +8,8 @@ registry and the committed ``figures/NN_results.json`` together:
 - a registered quote must still be in its text, word for word (edit the prose: edit the entry);
 - the number it states must match the committed result (rerun a lesson and a result moves:
   the test names the prose that has gone stale);
-- every number in a checked region (README's lesson table, each lesson docstring from its
-  "what to look at" list on) must be registered, one way or the other.
+- every number in a checked region (README's lesson table, the lesson docstrings) must be
+  registered, one way or the other.
 """
 import ast
 import importlib.util
