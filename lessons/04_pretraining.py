@@ -86,7 +86,7 @@ import numpy as np
 
 import minipeft as mp
 from minipeft.data import DEFAULT_LEXICON, IGNORE_INDEX, PretrainingCorpus, Tokenizer, polarity_probes
-from minipeft.lesson import Lesson
+from minipeft.lesson import Lesson, repository_path
 from minipeft.nn import BertConfig, BertForPreTraining
 from minipeft.train import (RECIPE, compact_history, fill_mask, load_shipped_pretrained, mask_probabilities,
                             polarity_probe_fn, pretrain, pretraining_metrics, save_checkpoint)
@@ -349,7 +349,7 @@ fig.axes[0].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False) 
 lesson.save_figure(fig, "04_predictions.png")
 
 lesson.record(
-    probes=results, passes_probes=passed, source=source, checkpoint=str(path),
+    probes=results, passes_probes=passed, source=source, checkpoint=repository_path(path),
     checkpoint_bytes=path.stat().st_size, train_time_s=train_time_s, train_steps=recipe["steps"],
     recipe=recipe, training_seed=extra["seed"], parameters=model.num_parameters(),
     mlm_loss=metrics["mlm_loss"], nsp_loss=metrics["nsp_loss"],

@@ -76,6 +76,16 @@ def default_out_dir(main_file: str | None = None) -> Path:
     return Path.cwd() / "figures"
 
 
+def repository_path(path) -> str:
+    """``path`` relative to the folder that holds ``minipeft/`` when it lies inside it (so results
+    committed from one machine do not record its folders), else as given."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        return str(Path(path).resolve().relative_to(root))
+    except ValueError:
+        return str(path)
+
+
 def to_jsonable(value, key: str = "value"):
     """Turn numbers, NumPy/CuPy arrays and scalars, tensors, paths and containers into JSON.
 
