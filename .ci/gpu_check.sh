@@ -86,7 +86,7 @@ step pytest-kernels 120 - "$PYTHON" -m pytest tests/kernels tests/emulated tests
 "$PYTHON" - "$OUT" <<'EOF' > "$OUT/summary.md" 2>> "$OUT/steps.txt"
 import json, sys
 from pathlib import Path
-from minipeft.bench.kernels import markdown_summary
+from minipeft.bench.kernel_timing import markdown_summary
 out = Path(sys.argv[1])
 env = (out / "environment.txt").read_text().splitlines()
 date = next((line[6:] for line in env if line.startswith("date: ")), "")

@@ -31,17 +31,17 @@ chance. "Unseen" adjectives (superb, wonderful, pleasant, brilliant; terrible,
 horrible, dreadful, boring) never appear in the labelled training sets of lesson 05:
 whatever the model knows about them it learned here, and that is what transfer carries.
 
-The plateau. For the first 1,750 steps of the shipped run every probe sat at 0.50
-while the losses looked settled: the model had the grammar and nothing of the meaning
-(FINDINGS.md saw the same with another implementation). Between steps 1,750 and 2,250
-the polarity probes jumped to 0.97. NSP left 0.5 only at step ~5,500, and negation at
-~8,500, reaching 0.95 by 10,500. Where a run leaves its plateau is erratic (it moves
-with the seed, the number of steps, even the thread count); with 6,000 or 8,000 steps
+The plateau. Before step 2,000 of the shipped run every probe sat at 0.50 while the losses
+looked settled: the model had the grammar and nothing of the meaning. Then, between two
+evaluations 250 steps apart, the polarity probes jumped: above 0.6 at step 2,000, above
+0.9 at step 2,250. NSP passed 0.6 only at step 5,500, and negation at step 8,750, passing
+0.9 at step 9,750. Where a run leaves its plateau is erratic (it moves with the random
+seed, the number of steps, even the thread count); in trial runs of 6,000 and 8,000 steps
 negation had not been learned. So the recipe runs 12,000 steps: 10 minutes on this
-two-core CPU with ``OPENBLAS_NUM_THREADS=1`` and a light load, 20-25 minutes under a
-heavy one. That is too long for a lesson, so the result ships with minipeft
-(``minipeft/data/pretrained/bert_tiny.npz``, under 600 KB, its training history inside)
-and this lesson reuses it unless you pass ``--retrain``; it says which it did.
+two-core CPU with ``OPENBLAS_NUM_THREADS=1`` and a light load, much longer under a heavy
+one. That is too long for a lesson, so the result ships with minipeft
+(``minipeft/data/pretrained/bert_tiny.npz``, 574 KB, its training history inside) and this
+lesson reuses it unless you pass ``--retrain``; it says which it did.
 ``python -m lessons 4 --retrain --save-shipped`` is how the shipped file was made.
 
 What to look at:
@@ -64,11 +64,11 @@ Figures:
 
 - ``04_losses.png``: MLM and NSP loss over training (means of blocks of 25 steps; held-
   out losses dashed), with the steps where the probes left 0.5. NSP's loss sits exactly
-  on ln 2 = 0.693, a coin toss, for 5,000 steps, then drops in a few hundred; MLM's
+  on ln 2 = 0.693, a coin toss, until NSP passes 0.6 at step 5,500; MLM's
   falls fast, then creeps, with only a slight bend where the meaning arrived.
 - ``04_probes.png``: probes, MLM accuracy and NSP accuracy over training on one 0..1
-  axis, with chance (0.5) and the bars. The plateau is the flat stretch at 0.5 to step
-  1,750 (and to 8,500 for negation); MLM accuracy meanwhile looks as if learning were
+  axis, with chance (0.5) and the bars. The plateau is the flat stretch at 0.5 before
+  step 2,000 (before step 8,750 for negation); MLM accuracy meanwhile looks as if learning were
   over long before.
 - ``04_predictions.png``: where the probability at the [MASK] goes in each kind of probe
   context (fresh probe sentences): nearly all of it on adjectives of the right polarity,
@@ -86,11 +86,11 @@ import numpy as np
 
 import minipeft as mp
 from minipeft.data import DEFAULT_LEXICON, IGNORE_INDEX, PretrainingCorpus, Tokenizer, polarity_probes
-from minipeft.lesson import Lesson
+from minipeft.lesson import Lesson, repository_path
 from minipeft.nn import BertConfig, BertForPreTraining
 from minipeft.train import (RECIPE, compact_history, fill_mask, load_shipped_pretrained, mask_probabilities,
                             polarity_probe_fn, pretrain, pretraining_metrics, save_checkpoint)
-from minipeft.train.pretrained import SHIPPED_NAME, pretrained_dir, pretrained_path
+from minipeft.train.shipped import SHIPPED_NAME, pretrained_dir, pretrained_path
 from minipeft.viz import line_chart, stacked_bars
 
 THRESHOLD, NSP_THRESHOLD = 0.8, 0.65  # what the shipped model must reach on held-out text
@@ -303,6 +303,10 @@ for key, label in (("mlm_loss", "MLM loss, held-out"), ("nsp_loss", "NSP loss, h
 every = history.settings.get("compacted_every", 1)
 left = plateau_end(history, "probe_unseen")
 negation = plateau_end(history, "probe_negated_unseen")
+milestones = {f"{name} > {level}": plateau_end(history, metric, level)  # first evaluated step above level
+              for name, metric in (("unseen probe", "probe_unseen"), ("negated unseen probe", "probe_negated_unseen"),
+                                   ("NSP accuracy", "nsp_accuracy"))
+              for level in (0.6, 0.9)}
 vlines = {}
 if left is not None:
     vlines[f"unseen probe > 0.6 (step {left:,})"] = left
@@ -345,11 +349,12 @@ fig.axes[0].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False) 
 lesson.save_figure(fig, "04_predictions.png")
 
 lesson.record(
-    probes=results, passes_probes=passed, source=source, checkpoint=str(path),
+    probes=results, passes_probes=passed, source=source, checkpoint=repository_path(path),
     checkpoint_bytes=path.stat().st_size, train_time_s=train_time_s, train_steps=recipe["steps"],
     recipe=recipe, training_seed=extra["seed"], parameters=model.num_parameters(),
     mlm_loss=metrics["mlm_loss"], nsp_loss=metrics["nsp_loss"],
     final_training_eval=extra["final_eval"], plateau_left_at_step=left, negation_learned_at_step=negation,
+    milestones=milestones,
     predictions=shown_predictions, probe_predictions=probe_examples,
     mask_shares={c: {p: v[i] for p, v in shares["parts"].items()} for i, c in enumerate(shares["contexts"])},
 )

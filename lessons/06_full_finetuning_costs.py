@@ -1,53 +1,57 @@
 """Why full fine-tuning breaks at scale: what it costs, what it stores, what it forgets.
 
 Lesson 05 fine-tuned every weight of the pre-trained encoder for each task, and it worked.
-The seed names three reasons why that stops working as models grow. This lesson measures
-each on the tiny model and computes it from the shapes for BERT-Base and BERT-Large.
-One root cause sits under all three: *every* parameter is updated, so every parameter
-needs a gradient and optimizer state, every task needs its own copy of all of them, and
-all of them drift away from what pre-training left.
+The story this course tells (the README's opening paragraph) names three reasons why that
+stops working as models grow. This lesson measures each on the tiny model and computes it
+from the shapes for BERT-Base and BERT-Large. One root cause sits under all three: *every*
+parameter is updated, so every parameter needs a gradient and optimizer state, every task
+needs its own copy of all of them, and all of them drift away from what pre-training left.
 
 What to look at (numbers of our run; 06_results.json has every one):
 
 1. Cost: the first table and ``06_memory.png``. A float32 training step with Adam holds
-   the weights (4 bytes each), their gradients (4) and Adam's two moments (8): 16 bytes per
-   parameter, 4x the model, before a single activation. Activations, what the forward pass
-   keeps for backward, come on top and grow with batch x length (and with length squared
-   in attention). For the tiny model they are *measured* (``minipeft.bench.step_memory``
-   walks the graph from the loss and adds up what the ops saved): 4.2 MB beside 0.46 MB of
-   weights, for a batch of 32 sentences of 12 tokens. For BERT they are *computed* by a
-   formula (``minipeft.bench.memory.activation_bytes_formula``, written from what minipeft's
-   ops save and tested to agree with the measurement within 0.1%): it is a formula, not a
+   the weights (4 bytes each), their gradients (4) and Adam's two moments (8): 16 bytes
+   per parameter, 4x the model, before a single activation. Activations, what the forward
+   pass keeps for backward, come on top and grow with batch x length (and with length
+   squared in attention). For the tiny model they are *measured*
+   (``minipeft.bench.step_memory`` walks the graph from the loss and adds up what the ops
+   saved): 4.2 MB beside 0.46 MB of weights, for a batch of 32 sentences of 12 tokens. For
+   BERT they are *computed* by a formula
+   (``minipeft.bench.memory.activation_bytes_formula``, written from what minipeft's ops
+   save and tested to agree with the measurement within 0.1%): it is a formula, not a
    measurement. BERT-Large (335,141,888 parameters) at batch 32 x 128 tokens: 5.36 GB of
    weights, gradients and Adam state plus 9.7 GB of activations, about 15 GB for one step.
-   Time: one tiny step takes about 9 ms here; one BERT-Large step is 7.6 TFLOP of matrix
-   products, which would take at least 75-80 s on this CPU even at its measured matrix-multiply
-   peak (about 100 GFLOP/s): a lower bound from counted FLOPs, not a timing. Fine-tuning for
-   a few epochs is thousands of such steps, hence GPUs.
+   Time: one tiny step took about 10 ms here; one BERT-Large step is 7.6 TFLOP of matrix
+   products, which would take at least 45 s on this CPU even at its matrix-multiply peak,
+   measured in the same run (170 GFLOP/s; it varies from run to run): a lower bound from
+   counted FLOPs, not a timing. Fine-tuning for a few epochs is thousands of such steps,
+   hence GPUs.
 2. Storage: the checkpoint table and ``06_storage.png``. Each fine-tuned model is a whole
    new model: ``save_checkpoint`` writes 471 KB per classifier and 1.03 MB for the
    encoder-decoder (real files). You cannot keep only what changed: 96% of the encoder's
    weights differ from the pre-trained ones after 400 steps (all but the pooler, which
    mean pooling does not use; 100% for the encoder-decoder). BERT-Large's 335M float32
-   parameters are 1.34 GB per task (the seed's 345M: 1.38 GB), and N tasks cost N x 1.34 GB.
-   The seed's "terabytes just for a handful of tasks" overstates it: a handful (5) is 6.7
-   GB; one terabyte is 746 tasks (186 if each copy also keeps Adam's state, 16 bytes per
+   parameters are 1.34 GB per task (345M, the count of the savings table lesson 08 quotes:
+   1.38 GB), and N tasks cost N x 1.34 GB. The warning often told with this story,
+   "terabytes just for a handful of tasks", overstates it: a handful (5) is 6.7 GB; one
+   terabyte is 746 tasks (186 if each copy also keeps Adam's state, 16 bytes per
    parameter, to resume training). What is true is that storage grows linearly with the
-   number of tasks, by the full model each time: a service with one model per customer
-   and task reaches terabytes quickly, and lesson 07's adapters make each copy small.
+   number of tasks, by the full model each time: a service with one model per customer and
+   task reaches terabytes quickly, and lesson 07's adapters make each copy small.
 3. Forgetting: the last table and ``06_forgetting.png``. The pre-trained masked-LM head is
    kept aside; during and after fine-tuning the fine-tuned encoder is put back under it
    (``transfer.forgetting_probe``) and scored on held-out pre-training text (256 sentence
    pairs, 25% of words masked). Before: 61.4%. After 400 steps at lr 1e-3: sentiment 40.2,
-   pair 39.7, qa 38.0, contrast 53.3, summarization 58.1: 3 to 23 points lost, most of it
-   in the first 100-200 steps, while the task itself was learned. (The MLM output layer is
+   pair 39.7, qa 38.0, contrast 53.3, summarization 58.1: 3 to 23 points lost, while the
+   task itself was learned (sentiment lost 20 points in its first 100 steps; pair lost
+   most of its own between steps 150 and 300, from 57.3 to 42.0). (The MLM output layer is
    tied to the token table, so it scores words with the fine-tuned table, as BERT would.)
-   FINDINGS.md saw 61.8 fall to 24-29 with the same learning rate. The encoder-decoder
+   Lesson 07 trains pair for 1,000 steps and sees 61.5 fall to 26.7. The encoder-decoder
    forgets least; we have not measured why (its decoder, trained from scratch, may carry
    much of the task).
 
-The default run takes about a minute on a two-core CPU (51-58 s measured at a load
-average of 2-3); ``--quick`` takes about 10 s. ``--checkpoint PATH`` starts from another
+The default run took 47 s on a two-core CPU (``run_time_s`` in 06_results.json; longer on a
+busy machine); ``--quick`` takes seconds. ``--checkpoint PATH`` starts from another
 pre-trained checkpoint.
 """
 # %% Setup: imports, constants, and the lesson's flags (--quick, --device, --out, --seed).
@@ -225,7 +229,7 @@ storage_rows = [(n, n * tiny_copy / MB, n * base_copy / GB, n * large_copy / GB)
 lesson.table("storage for N tasks, one full copy each (tiny: measured files; BERT: 4 bytes x parameters)",
              storage_rows, headers=["tasks N", "tiny MB", "BERT-Base GB", "BERT-Large GB"])
 print(f"BERT-Large: {large_params:,} parameters x 4 bytes = {large_copy / GB:.2f} GB per task "
-      f"(the seed's 345M: {seed_copy / GB:.2f} GB). A handful of tasks (5) is {5 * large_copy / GB:.1f} GB; "
+      f"(the savings table's 345M: {seed_copy / GB:.2f} GB). A handful of tasks (5) is {5 * large_copy / GB:.1f} GB; "
       f"1 TB takes {tasks_for_terabyte:.0f} tasks. Keeping Adam's state too (to resume training) "
       f"makes it 16 bytes per parameter: {4 * large_copy / GB:.2f} GB per task, 1 TB at "
       f"{tasks_for_terabyte / 4:.0f} tasks.")

@@ -1,6 +1,6 @@
 """The savings, counted from shapes: BERT-Large's 335M parameters against an adapter's 6.3M.
 
-The seed's claim, as a table ("Savings Example: BERT Large (345M params)"):
+The story this course tells ends with a savings table ("Savings Example: BERT Large (345M params)"):
 
     Fine-Tuning Method   Trainable Params   % of Total
     Full Fine-Tuning     345M               100%
@@ -19,17 +19,17 @@ d x m + m numbers whatever they are. ``count_parameters(BertConfig.preset("large
 adds the shapes up in microseconds; building the model to count it would allocate
 335M float32 numbers, 1.34 GB, for nothing.
 
-An adapter (DESIGN.md) is h + W_up f(W_down h + b_down) + b_up with W_down d x m and
-W_up m x d: 2md + d + m parameters. Two per layer, 24 layers, d = 1024, m = 64:
-48 x 132,160 = 6,343,680, the seed's "~6.34M". The adapter also trains its own copies
+An adapter (Houlsby et al., 2019) is h + W_up f(W_down h + b_down) + b_up with W_down
+d x m and W_up m x d: 2md + d + m parameters. Two per layer, 24 layers, d = 1024, m = 64:
+48 x 132,160 = 6,343,680, the table's "~6.34M". The adapter also trains its own copies
 of the layer norms (2 per layer x (gamma + beta) x 1024 x 24 = 98,304) and a task head
 (d x labels + labels: 2,050 for 2 labels). The lesson says each time which it includes.
 
 What to look at, cell by cell:
 
-1. The seed's table from shapes, BERT-Large and BERT-Base. The denominator matters:
+1. The savings table from shapes, BERT-Large and BERT-Base. The denominator matters:
    BertModel (embeddings, 24 layers, pooler) has 335,141,888 parameters, so the adapter
-   modules are 1.89% of it. The seed's "1.8%" divides by its rounded 345M (1.84%); the
+   modules are 1.89% of it. The table's "1.8%" divides by its rounded 345M (1.84%); the
    BERT paper itself says 340M. With the layer norms and head, an adapter trains 1.92%.
    ``print_trainable_parameters`` states a third denominator, the model *with* its
    adapter modules (341.5M): an adapter's 6,444,034 trainable parameters (modules, layer
@@ -71,7 +71,7 @@ from minipeft.train.checkpoint import save_checkpoint
 from minipeft.viz import bar_chart, line_chart
 from minipeft.viz.style import PALETTE, TEXT_SIZE
 
-SEED_TOTAL = 345_000_000     # the seed's "BERT Large (345M params)"
+SEED_TOTAL = 345_000_000     # the savings table's "BERT Large (345M params)"
 BYTES_PER_PARAMETER = 4      # float32
 GLUE_TASKS = 9               # Houlsby's GLUE experiments
 NUM_LABELS = 2               # a 2-label classification head: d x 2 + 2 parameters
@@ -88,7 +88,7 @@ def gb(parameters: int) -> float:
 
 lesson = Lesson("08_savings", __doc__).begin()
 
-# %% 1. The seed's table, from the shapes alone (no model is built).
+# %% 1. The savings table, from the shapes alone (no model is built).
 tables = {}
 for preset in ("large", "base"):
     config = BertConfig.preset(preset)
@@ -118,7 +118,7 @@ for preset in ("large", "base"):
                       "head": with_head["head"], "rows": table}
     headers = ["what is counted", "parameters", f"% of {base:,} (shapes)"]
     if preset == "large":
-        headers.append("% of 345M (the seed)")
+        headers.append("% of 345M (the table)")
     lesson.table(f"BERT-{preset.capitalize()} (d = {d}, {layers} layers): trainable parameters per task, "
                  f"counted from shapes",
                  [tuple(r.values())[:len(headers)] for r in table], headers=headers)
@@ -126,7 +126,7 @@ for preset in ("large", "base"):
 large = tables["large"]
 base_large = large["base_parameters"]
 print(f"BERT-Large in float32: {base_large:,} x 4 bytes = {gb(base_large):.2f} GB, never allocated here.")
-print(f"The seed's 1.8%: {large['adapter_modules']:,} / 345,000,000 = "
+print(f"The table's 1.8%: {large['adapter_modules']:,} / 345,000,000 = "
       f"{pct(large['adapter_modules'], SEED_TOTAL):.2f}%; divided by the count from shapes, "
       f"{base_large:,}: {pct(large['adapter_modules'], base_large):.2f}%.")
 # print_trainable_parameters' two denominators, for a 2-label BERT-Large classifier with this adapter:
@@ -275,7 +275,7 @@ for i, n in enumerate(values):
                 fontsize=TEXT_SIZE + 1)
 ax.set_ylim(3e5, 3e10)
 fig.text(0.5, -0.02, "bars: BertModel (335,141,888, the denominator counted from shapes) and the adapter "
-         "modules alone, 2 per layer x 24 layers;\nthe seed divides by 345M. Each adapter also trains "
+         "modules alone, 2 per layer x 24 layers;\nthe savings table divides by 345M. Each adapter also trains "
          f"its layer norms (98,304) and a 2-label head (2,050): m = 64 then trains "
          f"{pct(by_bottleneck[64]['per_task'], base_large):.2f}% of 335.1M.",
          ha="center", va="top", fontsize=TEXT_SIZE + 1, color="#444444")

@@ -11,33 +11,47 @@ grid-stride loop; the comment above each kernel says how the threads are laid ou
 Cells, and what to look at:
 
 1. One training step of the bench-small BERT classifier (4 layers, d 128, batch 32,
-   sequence 64), on the CPU and on the GPU: same code, same weights, same loss.
-   With the full sizes on a GPU, also BERT-Base shapes (12 layers, d 768, sequence 128).
-2. ``10_sequence_length.png``: forward + backward of one RNN layer and one Transformer
-   layer as the sequence grows, on each device. On the GPU the Transformer's time hardly
-   moves while T grows 32-fold: all positions go through a few large products, and the
-   GPU has room for them. The RNN's T dependent steps each launch small kernels that
-   leave the GPU idle, so its time grows with T: the seed's point about RNNs, measured.
+   sequence 64), on the CPU and on the GPU: same code, same weights, same loss
+   (``10_step_time.png``, drawn when there is a GPU to compare with). With the full sizes
+   on a GPU, also BERT-Base shapes (12 layers, d 768, sequence 128).
+2. ``10_sequence_length.png``: lesson 03's cost model, time = S tau + W / R + E / B, for
+   one RNN layer and one Transformer layer (d 128, batch 8) as the sequence grows from 16
+   to 1024 positions, carried to a GPU. S and W are counted on the CPU (they do not
+   depend on the device); so is E, from NumPy's passes, which the fused CUDA kernels
+   shorten (each reads and writes its arrays once), so on a GPU E / B is an upper bound;
+   R and B come from the card's published fp32 rate and memory
+   bandwidth times an assumed efficiency; tau is the Python cost of one op (measured here)
+   plus a cited kernel launch, or, with a GPU present, one dispatch measured on it. On a
+   GPU the arithmetic of both layers takes a fraction of a millisecond, so what is left
+   is the fixed cost of each dispatch, and the RNN has T times as many: 2 per op, a few
+   ops per step, T steps, one after another. The model says the Transformer layer wins by
+   a growing factor (printed per length). With a GPU the lesson also times both layers
+   there and draws the measurements through the model, printing measured / model per
+   length; without one the figure shows the projection for an H100 and an H200, with
+   every constant and its source.
 3. ``10_kernels.png``: each fused CUDA kernel against the *naive* CuPy composition of
    the same math (the reference, a chain of array operations, each a kernel of its own
    that reads and writes a whole array). The fused kernel reads its inputs once and
    writes its outputs once, so the speedup is mostly memory traffic saved.
    (tiled_matmul is compared with cuBLAS: written to be read, it loses, as expected.)
 
-Without a GPU the lesson says so, times the CPU part (the training step, the sequence
-lengths, and each kernel's NumPy reference), and draws that. ``--device`` does not
-matter here: the lesson times every device it finds.
+Without a GPU the lesson says so and how to run it on one, times the CPU's training step
+and each kernel's NumPy reference, and draws the GPU projection of cell 2. ``--device``
+does not matter here: the lesson times every device it finds.
 """
 # %% Setup: imports, constants, and the lesson's flags (--quick, --device, --out, --seed).
 import numpy as np
 
 import minipeft as mp
-from minipeft.bench import TrainingStep, median, rnn_vs_transformer
-from minipeft.bench.kernels import time_kernels
+from minipeft.bench import TrainingStep, median
+from minipeft.bench.cost_model import GPU_SOURCES, GPU_SPECS, gpu_constants, measure_dispatch_s, model_curves
+from minipeft.bench.kernel_timing import time_kernels
 from minipeft.bench.report import device_name
+from minipeft.bench.sequential import count_layers, time_layers
 from minipeft.lesson import Lesson
 from minipeft.viz import bar_chart, grouped_bars
-from minipeft.viz.style import PALETTE, finish, new_figure, style_axes
+from minipeft.viz.costs import cost_model_chart
+from minipeft.viz.style import PALETTE
 
 
 def gpu_or_reason():
@@ -56,6 +70,11 @@ def on(device: str, lesson: Lesson, fn, *args, **kwargs):
         return fn(*args, **kwargs)
     finally:
         mp.set_device(lesson.device)
+
+
+def spec_name(gpu_name: str) -> str:
+    """The GPU_SPECS entry for a GPU's name ("NVIDIA H200" -> "H200"); the H100's for any other card."""
+    return "H200" if "H200" in gpu_name else "H100 SXM"
 
 
 def step_ms(config: str, repeats: int) -> tuple[float, float]:
@@ -87,31 +106,55 @@ if has_gpu and not quick:
     lesson.record(bench_base_gpu_step_ms=base_ms)
 lesson.table("one training step (Adam, every weight trained); speedup = CPU ms / this ms", rows,
              headers=["device", "model", "ms per step", "speedup", "first loss"])
-labels = [f"{d.upper()}\n{names[d]}" for d in devices]
-title = "Lesson 10: one bench-small training step" + ("" if has_gpu else " (no GPU here: CPU only)")
-lesson.save_figure(bar_chart(labels, [steps[d] for d in devices], ylabel="ms per training step",
-                             title=title, colors=PALETTE[:len(devices)]), "10_step_time.png")
+if has_gpu:
+    labels = [f"{d.upper()}\n{names[d]}" for d in devices]
+    lesson.save_figure(bar_chart(labels, [steps[d] for d in devices], ylabel="ms per training step",
+                                 title="Lesson 10: one bench-small training step on each device",
+                                 colors=PALETTE[:len(devices)]), "10_step_time.png")
 
-# %% 2. RNN vs Transformer layer against the sequence length, on each device.
-lengths = (16, 64, 128) if quick else (16, 32, 64, 128, 256, 512)
-width = 64 if quick else 128
-timing = {device: on(device, lesson, rnn_vs_transformer, lengths, d=width, batch=8, heads=4,
-                     repeats=2 if quick else 3) for device in devices}
-rows = [(t, *(timing[d][f"{kind}_ms"][i] for d in devices for kind in ("rnn", "transformer")))
-        for i, t in enumerate(lengths)]
-lesson.table(f"forward + backward of one layer (d {width}, batch 8), ms", rows,
-             headers=["T"] + [f"{kind} {d}" for d in devices for kind in ("RNN", "Transformer")])
-fig, ax = new_figure(7.0, 4.2)
-for device, style in zip(devices, ("-", "--")):
-    for kind, colour in (("rnn", PALETTE[3]), ("transformer", PALETTE[0])):
-        ax.plot(lengths, timing[device][f"{kind}_ms"], style, marker="o", color=colour,
-                label=f"{'RNN' if kind == 'rnn' else 'Transformer'} layer, {device}")
-ax.set_xscale("log", base=2)
-ax.set_yscale("log")
-ax.legend(frameon=False, fontsize=9)
-style_axes(ax, "Lesson 10: time against sequence length" + ("" if has_gpu else " (CPU only: no GPU here)"),
-           "sequence length T", "ms per forward + backward (log scale)", grid="both")
-lesson.save_figure(finish(fig), "10_sequence_length.png")
+# %% 2. RNN vs Transformer layer against the sequence length: lesson 03's cost model, on a GPU.
+lengths = (16, 64, 256) if quick else (16, 32, 64, 128, 256, 512, 1024)
+width, batch = (32, 4) if quick else (128, 8)
+works = on("cpu", lesson, count_layers, ("rnn", "transformer"), lengths, d=width, batch=batch)  # S, W, E
+host_tau = on("cpu", lesson, measure_dispatch_s)  # the Python cost of one op, on this machine's CPU
+panels, measured_over_model = [], {}
+if has_gpu:
+    gpu = gpu_constants(spec_name(names["cuda"]), host_tau_s=host_tau,
+                        measured_tau_s=on("cuda", lesson, measure_dispatch_s))  # Python + CuPy + launch
+    gpu_timing = on("cuda", lesson, time_layers, ("rnn", "transformer"), lengths, width, batch, repeats=repeats)
+    measured = {kind: gpu_timing[f"{kind}_ms"] for kind in ("rnn", "transformer")}
+    model = model_curves(gpu, works)
+    measured_over_model = {kind: [m / p["total_ms"] for m, p in zip(measured[kind], model[kind])]
+                           for kind in measured}
+    panels.append(dict(title=f"{names['cuda']}: measured (points) and model (lines)", device=names["cuda"],
+                       model=model, measured=measured, constants=gpu.describe()))
+    lesson.table(f"{names['cuda']}: ms per forward + backward of one layer (d {width}, batch {batch}), "
+                 f"measured and the model", [(t, measured["rnn"][i], model["rnn"][i]["total_ms"],
+                                             measured_over_model["rnn"][i], measured["transformer"][i],
+                                             model["transformer"][i]["total_ms"], measured_over_model["transformer"][i])
+                                            for i, t in enumerate(lengths)],
+                 headers=["T", "RNN ms", "RNN model", "measured/model", "Transf. ms", "Transf. model", "measured/model"])
+    lesson.record(gpu_layer_timing=gpu_timing, gpu_measured_over_model=measured_over_model)
+projections = {name: gpu_constants(name, host_tau_s=host_tau) for name in GPU_SPECS}
+for name, constants in projections.items():
+    model = model_curves(constants, works)
+    panels.append(dict(title=f"an {name}: the model (cited constants)", device=name, model=model,
+                       constants=constants.describe()))
+    lesson.table(f"{name}, projected: ms per forward + backward (d {width}, batch {batch}); RNN / Transformer",
+                 [(t, model["rnn"][i]["total_ms"], model["transformer"][i]["total_ms"],
+                   model["rnn"][i]["total_ms"] / model["transformer"][i]["total_ms"]) for i, t in enumerate(lengths)],
+                 headers=["T", "RNN model ms", "Transformer model ms", "RNN / Transformer"])
+print(GPU_SOURCES)
+if not has_gpu:
+    print("These are projections: run this lesson on a machine with an NVIDIA GPU and CuPy "
+          "(pip install -e \".[cuda12]\" or \".[cuda13]\", then python -m lessons 10) to measure the same layers "
+          "there, with the model drawn through the measurements.")
+lesson.save_figure(cost_model_chart(
+    lengths, panels, f"Lesson 10: one layer (d {width}, batch {batch}) on a GPU: time = S tau + W / R + E / B"
+    + ("" if has_gpu else " (no GPU here: the model with published constants)")), "10_sequence_length.png")
+lesson.record(sequence_lengths=list(lengths), layer_work=works, host_tau_s=host_tau,
+              projections={name: dict(constants=c.as_dict(), model=model_curves(c, works))
+                           for name, c in projections.items()})
 
 # %% 3. Each fused kernel against the naive composition of the same math.
 if has_gpu:
@@ -143,8 +186,7 @@ lesson.save_figure(fig, "10_kernels.png")
 
 lesson.record(gpu_available=has_gpu, gpu_missing_reason=why_not, device_names=names,
               step_ms=steps, first_loss=losses,
-              gpu_speedup_per_step=(steps["cpu"] / steps["cuda"]) if has_gpu else None,
-              sequence_lengths=list(lengths), layer_timing=timing, kernels=kernels)
+              gpu_speedup_per_step=(steps["cpu"] / steps["cuda"]) if has_gpu else None, kernels=kernels)
 
 # %%
 lesson.end()

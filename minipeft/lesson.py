@@ -54,6 +54,8 @@ matplotlib.use("Agg")  # draw into files only; lessons never need a screen
 
 import numpy as np  # noqa: E402
 
+from .serialization import write_atomically  # noqa: E402
+
 _NAME = re.compile(r"^(\d\d)_\w+$")  # "01_autograd" -> number "01"
 _META_KEYS = ("lesson", "quick", "device", "seed", "run_time_s", "figures")
 
@@ -72,6 +74,16 @@ def default_out_dir(main_file: str | None = None) -> Path:
     if (checkout / "lessons").is_dir():
         return checkout / "figures"
     return Path.cwd() / "figures"
+
+
+def repository_path(path) -> str:
+    """``path`` relative to the folder that holds ``minipeft/`` when it lies inside it (so results
+    committed from one machine do not record its folders), else as given."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        return str(Path(path).resolve().relative_to(root))
+    except ValueError:
+        return str(path)
 
 
 def to_jsonable(value, key: str = "value"):
@@ -183,7 +195,8 @@ class Lesson:
         meta = {"lesson": self.name, "quick": self.quick, "device": self.device,
                 "seed": self.seed, "run_time_s": round(elapsed, 3), "figures": self.figures}
         path = self.out / f"{self.number}_results.json"
-        _write_atomically(path, json.dumps({**meta, **self.results}, indent=2) + "\n")
+        text = json.dumps({**meta, **self.results}, indent=2) + "\n"
+        write_atomically(path, lambda file: file.write(text.encode("utf-8")))
         print(f"results: {path}")
         print(f"lesson {self.number} finished in {elapsed:.1f} s")
         return path
@@ -231,34 +244,10 @@ class Lesson:
 
         path = self.out / filename
         fmt = path.suffix.lstrip(".") or "png"
-        tmp = _temp_name(path)
         try:
-            fig.savefig(tmp, format=fmt, dpi=120, bbox_inches="tight")
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+            write_atomically(path, lambda file: fig.savefig(file, format=fmt, dpi=120, bbox_inches="tight"))
         finally:
             plt.close(fig)
         self.figures.append(filename)
         print(f"figure: {path}")
         return path
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Write to a temporary file beside ``path``, then rename it over ``path``.
-
-    The rename is atomic, so a reader (or a crash) never sees half a file.
-    """
-    tmp = _temp_name(path)
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def _temp_name(path: Path) -> Path:
-    """A hidden file name beside ``path``, unique to this process."""
-    return path.with_name(f".{path.name}.{os.getpid()}.tmp")

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 from ..backend import array_module
+from ..kernels import traffic
 from . import trace as _trace
 from .tensor import Tensor
 
@@ -96,6 +97,8 @@ def backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
         input_grads = node.function.backward(node.ctx, grad)
         if not isinstance(input_grads, tuple):
             input_grads = (input_grads,)
+        if traffic.counting():
+            traffic.add(ops=1)  # one dispatch (kernels/traffic.py)
         for parent, input_grad in zip(node.inputs, input_grads):
             if parent is not None and input_grad is not None:
                 _accumulate(grads, parent, input_grad)

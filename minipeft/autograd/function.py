@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import backend
+from ..kernels import traffic
 from . import trace as _trace
 
 _grad_enabled = [True]
@@ -119,6 +119,8 @@ class Function:
         ctx = Context(needs)
         arrays = [a.data if isinstance(a, Tensor) else a for a in args]
         out = Tensor(cls.forward(ctx, *arrays, **kwargs), requires_grad=ctx.requires_grad)
+        if traffic.counting():
+            traffic.add(ops=1)  # one dispatch (kernels/traffic.py)
         if ctx.requires_grad:
             inputs = tuple(a if need else None for a, need in zip(args, needs))
             out._node = Node(cls, ctx, inputs)
@@ -152,8 +154,3 @@ def unbroadcast(grad, shape: tuple[int, ...]):
     lead = grad.ndim - len(shape)
     stretched = tuple(i + lead for i, n in enumerate(shape) if n == 1 and grad.shape[i + lead] != 1)
     return grad.sum(axis=tuple(range(lead)) + stretched, keepdims=True).reshape(shape)
-
-
-def xp_of(array):
-    """The array module (numpy or cupy) of an array: ops write ``xp.exp(x)`` for both."""
-    return backend.array_module(array)

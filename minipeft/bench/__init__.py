@@ -4,7 +4,8 @@
 never asserted in a test: shared machines are too noisy for timed tests.
 """
 from .report import format_report, run_benchmarks
-from .steps import CONFIGS, TrainingStep, make_batch, rnn_vs_transformer
+from .sequential import rnn_vs_transformer
+from .steps import CONFIGS, TrainingStep, make_batch
 from .timing import gemm_peak_gflops, median, time_ms
 
 __all__ = ["CONFIGS", "TrainingStep", "format_report", "gemm_peak_gflops", "make_batch", "median",

@@ -5,9 +5,10 @@ import dataclasses
 import platform
 
 from .. import backend
-from .steps import CONFIGS, TrainingStep, rnn_vs_transformer, with_adapters
+from .sequential import rnn_vs_transformer
+from .steps import CONFIGS, TrainingStep, with_adapters
 from .timing import gemm_peak_gflops, median, time_interleaved_ms
-from .torch_reference import torch_comparison, torch_line
+from .torch_reference import separate_process_comparison, torch_line
 
 
 def device_name(device: str) -> str:
@@ -41,10 +42,11 @@ def run_benchmarks(config: str = "bench-small", repeats: int = 7, quick: bool = 
         "adapter_trainable_parameters": adapter.model.num_parameters(trainable_only=True),
         "parameters": step.model.num_parameters(),
         "rnn_vs_transformer": rnn_vs_transformer(lengths, repeats=max(2, repeats // 2)),
-        "torch": torch_comparison(step, repeats),
+        "torch_separate_process": separate_process_comparison(config, repeats, rounds=1 if quick else 2,
+                                                              device=device),
     }
-    if device == "cuda":  # kernels vs naive CuPy, the step with kernels off: bench/kernels.py
-        from .kernels import gpu_sections
+    if device == "cuda":  # kernels vs naive CuPy, the step with kernels off: bench/kernel_timing.py
+        from .kernel_timing import gpu_sections
 
         results.update(gpu_sections(step, repeats=repeats, quick=quick))
     return results
@@ -63,15 +65,15 @@ def format_report(r: dict) -> str:
              f"  adapter training step  {r['adapter_step_ms']:9.1f} ms = {r['adapter_vs_full']:.2f} x the full step "
              f"(m = {r['adapter_bottleneck']}, {r['adapter_trainable_parameters']:,} of {r['parameters']:,} "
              f"parameters trained, {r['adapter_flops_per_step'] / 1e9:.2f} GFLOP)",
-             torch_line(r["torch"]),
+             torch_line(r["torch_separate_process"]),
              "", f"  forward + backward of one layer, d {s['d']}, batch {s['batch']} "
              f"(sequential steps: T for the RNN, 1 for the Transformer layer):",
              f"  {'T':>6} {'RNN ms':>9} {'RNN GFLOP/s':>12} {'Transformer ms':>15} {'Transformer GFLOP/s':>20}"]
     for t, a, fa, b, fb in zip(s["lengths"], s["rnn_ms"], s["rnn_gflops"], s["transformer_ms"],
                                s["transformer_gflops"]):
         lines.append(f"  {t:>6} {a:9.2f} {fa:12.1f} {b:15.2f} {fb:20.1f}")
-    if "kernels" in r:  # the GPU sections (bench/kernels.py)
-        from .kernels import format_gpu_sections
+    if "kernels" in r:  # the GPU sections (bench/kernel_timing.py)
+        from .kernel_timing import format_gpu_sections
 
         lines += format_gpu_sections(r)
     return "\n".join(lines)

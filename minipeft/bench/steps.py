@@ -1,5 +1,5 @@
-"""What the benchmark times: one training step of a BERT classifier, and the forward +
-backward pass of an RNN against a Transformer layer as the sequence grows.
+"""What the benchmark times: one training step of a BERT classifier (the layers alone, RNN
+against Transformer, are timed in ``sequential.py``).
 
 FLOPs are *counted*, not estimated: every matrix product goes through
 ``kernels.matmul.gemm``, which adds 2*m*n*k per product, so one step run under
@@ -13,13 +13,11 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
-from .. import functional as F
-from ..autograd import Tensor
 from ..kernels.matmul import count_gemms
-from ..nn import BertConfig, BertForSequenceClassification, EncoderLayer, RNN
+from ..nn import BertConfig, BertForSequenceClassification
 from ..optim import Adam
 from ..peft import AdapterConfig, add_adapter
-from .timing import median, time_ms
+from .timing import time_ms
 
 CONFIGS = {
     # a few milliseconds anywhere: the size the tests take a step at (also through emulated CUDA)
@@ -83,34 +81,3 @@ class TrainingStep:
 
     def time(self, warmup: int = 2, repeats: int = 5) -> list[float]:
         return time_ms(self, warmup=warmup, repeats=repeats)
-
-
-def rnn_vs_transformer(lengths=(16, 32, 64, 128, 256, 512), d: int = 128, batch: int = 8,
-                       heads: int = 4, repeats: int = 3) -> dict:
-    """Forward + backward of one RNN layer and one Transformer encoder layer of width d, for
-    each sequence length T: median ms and achieved GFLOP/s (counted matrix products / time).
-
-    The RNN runs T dependent steps of small (batch x d) @ (d x d) products, which keep a
-    parallel machine mostly idle; the encoder layer does all positions at once in a few
-    large products, so it reaches a far higher FLOP rate even while doing more work.
-    """
-    xp = backend.xp_for(backend.get_device())
-    layers = {"rnn": RNN(d, d), "transformer": EncoderLayer(d, heads, 4 * d)}
-    series = {"lengths": list(lengths), "d": d, "batch": batch,
-              "rnn_sequential_steps": list(lengths), "transformer_sequential_steps": [1] * len(lengths)}
-    for name, layer in layers.items():
-        series[f"{name}_ms"], series[f"{name}_gflops"] = [], []
-        for length in lengths:
-            x = Tensor(xp.asarray(np.random.default_rng(length).standard_normal((batch, length, d)),
-                                  dtype=np.float32), requires_grad=True)
-
-            def forward_backward():
-                out = layer(x)
-                F.sum(out[0] if isinstance(out, tuple) else out).backward()
-
-            with count_gemms() as count:
-                forward_backward()
-            ms = median(time_ms(forward_backward, warmup=1, repeats=repeats))
-            series[f"{name}_ms"].append(ms)
-            series[f"{name}_gflops"].append(count.flops / (ms * 1e-3) / 1e9)
-    return series

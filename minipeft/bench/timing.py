@@ -7,12 +7,16 @@ launches return before the work is done.
 """
 from __future__ import annotations
 
+import os
 import statistics
 import time
+from pathlib import Path
 
 import numpy as np
 
 from .. import backend
+
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder that holds minipeft/
 
 
 def time_ms(fn, warmup: int = 2, repeats: int = 5, device: str | None = None) -> list[float]:
@@ -58,3 +62,11 @@ def gemm_peak_gflops(device: str = "cpu", size: int = 2048, repeats: int = 5) ->
     b = xp.asarray(rng.standard_normal((size, size), dtype=np.float32))
     ms = median(time_ms(lambda: a @ b, warmup=1, repeats=repeats, device=device))
     return 2 * size ** 3 / (ms * 1e-3) / 1e9
+
+
+def child_env(**variables) -> dict:
+    """The environment for a timing child process: this one, plus ``variables``, with minipeft on
+    the path (installed or not). A child process gives a measurement its own thread pools."""
+    env = dict(os.environ, **{name: str(value) for name, value in variables.items()})
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PACKAGE_ROOT), env.get("PYTHONPATH")]))
+    return env

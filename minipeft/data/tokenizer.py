@@ -15,7 +15,8 @@ The first five ids are the special tokens BERT uses:
 
 ``Tokenizer.from_lexicon()`` builds the vocabulary from the lexicon in a fixed order, so
 two runs (or two machines) always agree on the ids. ``save`` / ``load`` use a small
-JSON file; a save never leaves a half-written file behind.
+JSON file; a save never leaves a half-written file behind, and a load of a damaged or
+hostile file raises ``CheckpointError`` (a ValueError) naming the file and the cause.
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections import Counter
 from typing import Iterable, Sequence
 
 import numpy as np
 
-from ..serialization import write_atomically
+from ..serialization import CheckpointError, write_atomically
 from .language import DEFAULT_LEXICON, Lexicon
 
 SPECIAL_TOKENS = ("[PAD]", "[CLS]", "[SEP]", "[MASK]", "[UNK]")
@@ -129,25 +131,29 @@ class Tokenizer:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Tokenizer":
-        """Read a file written by ``save``; a malformed file raises ValueError saying why."""
+        """Read a file written by ``save``; a missing, damaged or malformed file raises
+        CheckpointError (a ValueError) naming the file and saying why."""
         path = os.fspath(path)
         try:
             with open(path, encoding="utf-8") as f:
                 payload = json.load(f)
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise ValueError(f"{path}: not a tokenizer file (invalid JSON: {e})") from e
+        except OSError as e:
+            raise CheckpointError(f"{path}: cannot read the tokenizer file ({type(e).__name__}: {e})") from e
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError, MemoryError) as e:
+            raise CheckpointError(f"{path}: not a tokenizer file (invalid JSON: {type(e).__name__}: {e})") from e
         if not isinstance(payload, dict):
-            raise ValueError(f"{path}: expected a JSON object, got {type(payload).__name__}")
+            raise CheckpointError(f"{path}: expected a JSON object, got {type(payload).__name__}")
         if payload.get("format") != FILE_FORMAT:
-            raise ValueError(f"{path}: expected format {FILE_FORMAT!r}, got {payload.get('format')!r}")
+            raise CheckpointError(f"{path}: expected format {FILE_FORMAT!r}, got {payload.get('format')!r}")
         if payload.get("version") != FILE_VERSION:
-            raise ValueError(f"{path}: expected version {FILE_VERSION}, got {payload.get('version')!r}")
-        if "vocab" not in payload:
-            raise ValueError(f"{path}: missing key 'vocab'")
+            raise CheckpointError(f"{path}: expected version {FILE_VERSION}, got {payload.get('version')!r}")
+        if not isinstance(payload.get("vocab"), list):
+            raise CheckpointError(f"{path}: expected key 'vocab' holding a list of words, "
+                                  f"got {type(payload.get('vocab')).__name__}")
         try:
             return cls(payload["vocab"])
         except ValueError as e:
-            raise ValueError(f"{path}: {e}") from e
+            raise CheckpointError(f"{path}: {e}") from e
 
     def __eq__(self, other) -> bool:
         return isinstance(other, Tokenizer) and self.vocab == other.vocab
@@ -163,8 +169,9 @@ def _check_vocab(vocab: list) -> None:
         raise ValueError(f"vocab must start with the special tokens {list(SPECIAL_TOKENS)}, "
                          f"got {vocab[:len(SPECIAL_TOKENS)]}")
     if len(set(vocab)) != len(vocab):
-        dups = sorted({w for w in vocab if vocab.count(w) > 1})
-        raise ValueError(f"vocab lists a token twice: {dups}")
+        dups = sorted(w for w, n in Counter(vocab).items() if n > 1)
+        raise ValueError(f"vocab lists a token twice: {dups[:10]}{' ...' if len(dups) > 10 else ''}")
     bad = [w for w in vocab[len(SPECIAL_TOKENS):] if w in SPECIAL_TOKENS or any(c.isspace() for c in w)]
     if bad:
-        raise ValueError(f"vocab words must not contain whitespace or repeat a special token: {bad}")
+        raise ValueError(f"vocab words must not contain whitespace or repeat a special token: "
+                         f"{bad[:10]}{' ...' if len(bad) > 10 else ''}")

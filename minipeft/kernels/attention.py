@@ -187,7 +187,7 @@ def _mask_layout(mask, scores_shape, xp):
 
 
 def _row_softmax_kernel(name, scores_shape, dtype, arrays, mask, extra):
-    xp = cuda.xp_of(arrays[0])
+    xp = array_module(arrays[0])
     mask, has_mask, n1, tq, strides = _mask_layout(mask, scores_shape, xp)
     cols = scores_shape[-1]
     rows = math.prod(scores_shape) // cols

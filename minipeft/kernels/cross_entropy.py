@@ -108,7 +108,7 @@ SOURCE = cuda.register("cross_entropy", CUDA_SOURCE, ["cross_entropy_forward", "
 def cross_entropy_forward_cuda(logits, targets, ignore_index: int = -100):
     logits = cuda.contiguous(logits)
     targets = cuda.contiguous(targets, dtype=np.int64)
-    xp = cuda.xp_of(logits)
+    xp = array_module(logits)
     rows, cols = logits.shape
     probs = xp.empty_like(logits)
     row_loss = xp.empty(rows, dtype=logits.dtype)
@@ -125,7 +125,7 @@ def cross_entropy_forward_cuda(logits, targets, ignore_index: int = -100):
 
 def cross_entropy_backward_cuda(probs, safe_targets, valid, count: int, dloss):
     probs = cuda.contiguous(probs)
-    xp = cuda.xp_of(probs)
+    xp = array_module(probs)
     safe_targets = cuda.contiguous(safe_targets, dtype=np.int64)
     valid = cuda.contiguous(valid, dtype=bool)
     dloss = xp.asarray(dloss, dtype=probs.dtype).reshape(1)  # a number on the device: no copy back

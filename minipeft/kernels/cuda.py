@@ -43,6 +43,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..backend import array_module
+
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 C_TYPES = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
 MAX_THREADS = 1024  # the most threads a CUDA block may have; shared buffers are this long
@@ -284,12 +286,7 @@ def i32(value) -> np.int32:
     return np.int32(value)
 
 
-def xp_of(array):
-    """cupy for a CuPy array, else numpy (the tests run these paths on NumPy arrays, emulated)."""
-    return sys.modules["cupy"] if is_cupy(array) else np
-
-
 def contiguous(array, dtype=None):
     """``array`` in C order (the kernels index rows as ``row * cols + col``); no copy if it is."""
-    out = xp_of(array).ascontiguousarray(array, dtype=dtype)
+    out = array_module(array).ascontiguousarray(array, dtype=dtype)
     return out if out.shape == array.shape else out.reshape(array.shape)  # 0-d stays 0-d

@@ -108,7 +108,7 @@ SOURCE = cuda.register("gelu", CUDA_SOURCE, ["gelu_forward", "gelu_backward"],
 
 def gelu_forward_cuda(x):
     x = cuda.contiguous(x)
-    xp = cuda.xp_of(x)
+    xp = array_module(x)
     y, t = xp.empty_like(x), xp.empty_like(x)
     grid, block = cuda.elementwise_launch(x.size)
     cuda.launch(SOURCE, "gelu_forward", x.dtype, grid, block, (x, y, t, cuda.i64(x.size)))
@@ -117,7 +117,7 @@ def gelu_forward_cuda(x):
 
 def gelu_backward_cuda(x, t, dy):
     x, t, dy = (cuda.contiguous(a) for a in (x, t, dy))
-    dx = cuda.xp_of(x).empty_like(x)
+    dx = array_module(x).empty_like(x)
     grid, block = cuda.elementwise_launch(x.size)
     cuda.launch(SOURCE, "gelu_backward", x.dtype, grid, block, (x, t, dy, dx, cuda.i64(x.size)))
     return dx

@@ -167,7 +167,7 @@ SOURCE = cuda.register("layernorm", CUDA_SOURCE,
 
 def layer_norm_forward_cuda(x, gamma, beta, eps: float):
     x, gamma, beta = (cuda.contiguous(a) for a in (x, gamma, beta))
-    xp = cuda.xp_of(x)
+    xp = array_module(x)
     cols = x.shape[-1]
     rows = x.size // cols
     y, xhat = xp.empty_like(x), xp.empty_like(x)
@@ -180,7 +180,7 @@ def layer_norm_forward_cuda(x, gamma, beta, eps: float):
 
 def layer_norm_backward_cuda(dy, xhat, rstd, gamma, need_x=True, need_gamma=True, need_beta=True):
     dy, xhat, rstd, gamma = (cuda.contiguous(a) for a in (dy, xhat, rstd, gamma))
-    xp = cuda.xp_of(dy)
+    xp = array_module(dy)
     cols = dy.shape[-1]
     rows = dy.size // cols
     dx = dgamma = dbeta = None

@@ -5,7 +5,10 @@ does two matrix products per step (forward, and the gradient for its input) inst
 
     with count_gemms() as count:
         loss.backward()
-    print(count.calls)
+    print(count.calls, count.flops, count.seconds)
+
+``count.seconds`` is the time spent inside the products, read on the host clock: right
+on the CPU; on a GPU a product returns before it has run, so there it means little.
 
 On a GPU ``gemm`` is CuPy's matmul, i.e. cuBLAS. ``tiled_matmul`` at the end of this file
 is a hand-written shared-memory kernel to read and time against it (it is not used by
@@ -13,21 +16,26 @@ default: cuBLAS is many times faster).
 """
 from __future__ import annotations
 
-from . import cuda
+import time
+
+from ..backend import array_module
+from . import cuda, traffic
 
 _counters: list["GemmCount"] = []
 
 
 class GemmCount:
-    """How many matrix products ran, and how many floating-point operations they did."""
+    """How many matrix products ran, how many floating-point operations they did, and how long they took."""
 
     def __init__(self):
         self.calls = 0
         self.flops = 0
+        self.seconds = 0.0
 
-    def add(self, a, b, out) -> None:
+    def add(self, a, out, seconds: float) -> None:
         self.calls += 1
         self.flops += 2 * out.size * a.shape[-1]
+        self.seconds += seconds
 
 
 class count_gemms:
@@ -44,9 +52,14 @@ class count_gemms:
 
 def gemm(a, b):
     """a @ b (batched and broadcasting like numpy.matmul), counted."""
-    out = a @ b
+    if not (_counters or traffic.counting()):
+        return a @ b
+    start = time.perf_counter()
+    with traffic.product():  # its operands are counted as FLOPs, not as elementwise traffic
+        out = a @ b
+    seconds = time.perf_counter() - start
     for counter in _counters:
-        counter.add(a, b, out)
+        counter.add(a, out, seconds)
     return out
 
 
@@ -114,7 +127,7 @@ def tiled_matmul_cuda(a, b):
     m, k = a.shape[-2:]
     n = b.shape[-1]
     batch = a.shape[0] if a.ndim == 3 else 1
-    out = cuda.xp_of(a).empty(a.shape[:-1] + (n,), dtype=a.dtype)
+    out = array_module(a).empty(a.shape[:-1] + (n,), dtype=a.dtype)
     limit = cuda.max_blocks()
     grid = (min(-(-n // TILE), limit), min(-(-m // TILE), limit, 65535), min(batch, 65535))
     cuda.launch(SOURCE, "tiled_matmul", a.dtype, grid, (TILE, TILE),

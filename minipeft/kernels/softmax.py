@@ -132,7 +132,7 @@ def _row_kernel(name: str, inputs):
     inputs = [cuda.contiguous(a) for a in inputs]
     cols = inputs[0].shape[-1]
     rows = inputs[0].size // cols
-    out = cuda.xp_of(inputs[0]).empty_like(inputs[0])
+    out = array_module(inputs[0]).empty_like(inputs[0])
     grid, block = cuda.row_launch(rows, cols)
     cuda.launch(SOURCE, name, out.dtype, grid, block, (*inputs, out, cuda.i64(rows), cuda.i64(cols)))
     return out

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from .. import functional as F
 from ..autograd import Tensor
-from ..autograd.function import xp_of
+from ..backend import array_module
 from . import init
 from .layers import Embedding, Linear
 from .module import Module
@@ -68,7 +68,7 @@ def _check_state(module: str, name: str, state: Tensor, batch: int, hidden: int)
 
 
 def _zeros(like: Tensor, batch: int, hidden: int) -> Tensor:
-    return Tensor(xp_of(like.data).zeros((batch, hidden), dtype=like.dtype))
+    return Tensor(array_module(like.data).zeros((batch, hidden), dtype=like.dtype))
 
 
 def _cut_here(t: int, window: int | None) -> bool:
@@ -240,7 +240,7 @@ def _last_real_positions(mask, outputs: Tensor):
     if tuple(mask.shape) != outputs.shape[:2]:
         raise ValueError(f"RNNClassifier: the mask must have the ids' shape {outputs.shape[:2]}, "
                          f"got {tuple(mask.shape)}")
-    xp = xp_of(outputs.data)
+    xp = array_module(outputs.data)
     lengths = xp.asarray(mask).sum(axis=1)  # (B,), on the outputs' device
     if bool((lengths == 0).any()):
         raise ValueError("RNNClassifier: every row of the mask needs at least one real (True) token")

@@ -140,7 +140,12 @@ def load_adapter(model: Module, path, name: str | None = None) -> str:
     path = Path(path)
     arrays, meta = load_arrays(path)
     method, config = _read_config(path, meta)
-    name = meta.get("name") if name is None else name
+    if name is None:
+        name = meta.get("name")
+        try:
+            check_name(name, "load_adapter")
+        except ValueError as err:
+            raise CheckpointError(f"load_adapter: {path} stores a task name that cannot be one: {err}") from None
     check_name(name, "load_adapter")
     state = peft_state(model)
     if state is not None and name in state.tasks:

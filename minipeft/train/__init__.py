@@ -15,7 +15,9 @@
 
 Modules, in reading order: ``metrics`` (the scores, as formulas), ``history`` (what a run
 records and prints), ``loop`` (one training loop for everything), ``objectives`` (the loss
-of each kind of task), ``pretrain``, ``evaluate``, ``finetune``, ``checkpoint``.
+of each kind of task), ``pretraining`` (the pre-training loop, ``pretrain``), ``evaluate``,
+``finetune``, ``checkpoint`` (files of weights), ``shipped`` (the pre-trained checkpoint that
+ships with minipeft: ``load_shipped_pretrained``), ``transfer``, ``sweeps``.
 """
 from . import metrics
 from .checkpoint import (CheckpointError, load_checkpoint, load_pretrained, model_config, read_checkpoint,
@@ -26,7 +28,7 @@ from .history import History, Progress
 from .loop import NonFiniteLossError, build_optimizer, count_tokens, evaluation_mode, to_device, train
 from .metrics import accuracy, exact_match, rouge1_f, rouge_l_f, span_exact_match, span_f1
 from .objectives import TASK_LOSSES, check_model_for_task
-from .pretrain import heldout_batches, polarity_probe_fn, pretrain, pretraining_loss, pretraining_metrics
+from .pretraining import heldout_batches, polarity_probe_fn, pretrain, pretraining_loss, pretraining_metrics
 
 __all__ = ["metrics", "accuracy", "exact_match", "span_exact_match", "span_f1", "rouge1_f", "rouge_l_f",
            "History", "Progress", "NonFiniteLossError", "train", "build_optimizer", "count_tokens",
@@ -35,7 +37,7 @@ __all__ = ["metrics", "accuracy", "exact_match", "span_exact_match", "span_f1", 
            "evaluate", "predict", "best_spans", "finetune", "endless",
            "CheckpointError", "save_checkpoint", "load_checkpoint", "load_pretrained", "read_checkpoint",
            "model_config"]
-from .pretrained import (RECIPE, compact_history, fill_mask, load_shipped_pretrained, mask_probabilities,  # noqa: E402
-                         pretrained_path)
+from .shipped import (RECIPE, compact_history, fill_mask, load_shipped_pretrained, mask_probabilities,  # noqa: E402
+                      pretrained_path)
 __all__ += ["RECIPE", "compact_history", "fill_mask", "load_shipped_pretrained", "mask_probabilities",
             "pretrained_path"]

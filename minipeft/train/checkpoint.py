@@ -5,8 +5,9 @@
     model, meta = load_pretrained("runs/bert.npz")        # rebuilt from the stored config
 
 Built on ``minipeft.serialization``: the write is atomic (a crash mid-save leaves the old
-file whole), the file is read with ``allow_pickle=False`` (opening it can never run
-code), and a fingerprint catches truncated or altered files. The description, also
+file whole), the file is read without pickle, each array's header checked before its
+data (opening it can never run code, nor allocate more than the file holds), and a
+fingerprint catches truncated or altered files. The description, also
 written beside the weights as ``bert.json`` for people to read, holds:
 
     format, version   "minipeft-checkpoint", 1
@@ -16,16 +17,20 @@ written beside the weights as ``bert.json`` for people to read, holds:
     extra             anything JSON-able you pass (steps trained, seed, results ...)
 
 Loading checks everything before it copies anything: a wrong config, a missing,
-unexpected or wrongly shaped weight raises ``CheckpointError`` naming the keys or fields,
-and the model is left exactly as it was. Loading never writes to the file.
+unexpected or wrongly shaped weight, a weight that is not real floating point, raises
+``CheckpointError`` naming the keys or fields, and the model is left exactly as it was.
+``load_pretrained`` compares the shapes its stored config implies with the file's arrays
+*before* it builds the model, so a description that claims a huge model is refused in
+milliseconds, without allocating it. Loading never writes to the file.
 """
 from __future__ import annotations
 
 import dataclasses
 import json
+from typing import Iterator
 
 from ..nn import BertConfig, BertForPreTraining
-from ..serialization import CheckpointError, load_arrays, save_arrays
+from ..serialization import WEIGHT_DTYPES, CheckpointError, load_arrays, save_arrays
 
 FORMAT, VERSION = "minipeft-checkpoint", 1
 
@@ -69,11 +74,14 @@ def save_checkpoint(model, path, config=None, extra: dict | None = None) -> int:
 
 
 def read_checkpoint(path) -> tuple[dict, dict]:
-    """(arrays, meta) of a checkpoint file, checked to be a minipeft model checkpoint."""
-    arrays, meta = load_arrays(path)
+    """(arrays, meta) of a checkpoint file, checked to be a minipeft model checkpoint: real
+    floating-point weights only (``WEIGHT_DTYPES``), a config that is a JSON object (or absent)."""
+    arrays, meta = load_arrays(path, dtypes=WEIGHT_DTYPES)
     if meta.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a model checkpoint (format {meta.get('format')!r}, expected "
                               f"{FORMAT!r}); adapter files load with minipeft.peft.load_adapter")
+    if not isinstance(meta.get("config"), (dict, type(None))):
+        raise CheckpointError(f"{path}: its config is a JSON {type(meta['config']).__name__}, expected an object")
     return arrays, meta
 
 
@@ -110,6 +118,17 @@ def _check_state(path, model, arrays: dict, meta: dict, strict: bool) -> None:
                               f"{type(model).__name__}: " + "; ".join(problems))
 
 
+def _in_model_dtypes(model, arrays: dict) -> dict:
+    """The file's arrays converted, on purpose, to the dtype of the model's weight of the same name.
+
+    A file saved in float64 (a gradient check) or float16 (to halve its size) loads into a
+    float32 model: float16 -> float32 is exact, float64 -> float32 rounds each value to the
+    nearest float32. ``read_checkpoint`` has already refused every dtype that is not a real float.
+    """
+    params = dict(model.named_parameters())
+    return {name: array.astype(params[name].dtype, copy=False) for name, array in arrays.items()}
+
+
 def load_checkpoint(model, path, expected_config=None, prefix: str | None = None, strict: bool = True) -> dict:
     """Copy the weights in ``path`` into ``model``; return the file's description (meta).
 
@@ -119,8 +138,10 @@ def load_checkpoint(model, path, expected_config=None, prefix: str | None = None
                      pre-trained BertForPreTraining's encoder into a classifier
     strict           False: weights of the model missing from the file keep their values
 
-    Raises CheckpointError, leaving the model unchanged, if the file is missing, truncated,
-    corrupted, of another config, or if a weight is missing, unexpected or of another shape.
+    Weights must be float16, float32 or float64 in the file; each is converted to the dtype
+    of the model's weight (``_in_model_dtypes``). Raises CheckpointError, leaving the model
+    unchanged, if the file is missing, truncated, corrupted, of another config, or if a weight
+    is missing, unexpected, of another shape or not a real floating-point number.
     """
     arrays, meta = read_checkpoint(path)
     if expected_config is not None:
@@ -130,12 +151,82 @@ def load_checkpoint(model, path, expected_config=None, prefix: str | None = None
         if not arrays:
             raise CheckpointError(f"{path} holds no weight whose name starts with {prefix!r}")
     _check_state(path, model, arrays, meta, strict)
-    model.load_state_dict(arrays, strict=strict)
+    model.load_state_dict(_in_model_dtypes(model, arrays), strict=strict)
     return meta
+
+
+# ---- rebuilding a BertForPreTraining from its file, checked before anything is built ----------------------
+
+def pretraining_weights(config: BertConfig) -> Iterator[tuple[str, tuple]]:
+    """(name, shape) of every weight of ``BertForPreTraining(config)``, in order, from the config alone.
+
+    Nothing is allocated, and it is a generator: a check can stop at the first weight that
+    differs, however many layers a config claims. (A test compares it with a built model.)
+    """
+    d, ff, vocab = config.hidden_size, config.ff_size, config.vocab_size
+
+    def linear(name, n_in, n_out):  # y = x W + b, W (n_in, n_out)
+        return [(f"{name}.weight", (n_in, n_out)), (f"{name}.bias", (n_out,))]
+
+    def norm(name):  # gamma and beta, (d,) each
+        return [(f"{name}.weight", (d,)), (f"{name}.bias", (d,))]
+
+    yield ("bert.embeddings.token.weight", (vocab, d))
+    yield ("bert.embeddings.position.weight", (config.max_position, d))
+    yield ("bert.embeddings.segment.weight", (config.type_vocab_size, d))
+    yield from norm("bert.embeddings.norm")
+    for i in range(config.num_layers):
+        layer = f"bert.layers.{i}"
+        for projection in ("query", "key", "value", "output.dense"):
+            yield from linear(f"{layer}.attention.{projection}", d, d)
+        yield from norm(f"{layer}.attention_norm")
+        yield from linear(f"{layer}.feed_forward.intermediate", d, ff)
+        yield from linear(f"{layer}.feed_forward.output.dense", ff, d)
+        yield from norm(f"{layer}.feed_forward_norm")
+    if config.pooler:
+        yield from linear("bert.pooler.dense", d, d)
+    yield ("mlm.bias", (vocab,))  # the MLM decoder's weight is the token table, tied
+    yield from linear("mlm.dense", d, d)
+    yield from norm("mlm.norm")
+    yield from linear("nsp.classifier", d, 2)
+
+
+def _shape_problems(config: BertConfig, arrays: dict, limit: int = 6) -> list[str]:
+    """Up to ``limit`` differences between the weights ``config`` implies and the file's arrays."""
+    problems, expected = [], set()
+    for name, shape in pretraining_weights(config):
+        expected.add(name)
+        if name not in arrays:
+            problems.append(f"{name} {shape} is missing from the file")
+        elif tuple(arrays[name].shape) != shape:
+            problems.append(f"{name} is {shape} by the config but {tuple(arrays[name].shape)} in the file")
+        if len(problems) >= limit:
+            return problems
+    problems += [f"{name} is in the file but not in the model" for name in sorted(set(arrays) - expected)]
+    return problems[:limit]
+
+
+def pretraining_config(path, arrays: dict, meta: dict) -> BertConfig:
+    """The BertConfig a BertForPreTraining checkpoint stores (``read_checkpoint(path)`` gives
+    ``arrays`` and ``meta``), checked against the file's arrays before anything is built: a
+    model built from it is never bigger than the weights in the file. CheckpointError otherwise."""
+    try:
+        config = BertConfig(**(meta.get("config") or {}))
+    except (TypeError, ValueError) as err:
+        raise CheckpointError(f"{path}: its config cannot build a BertConfig ({err})") from err
+    problems = _shape_problems(config, arrays)
+    if problems:
+        raise CheckpointError(f"{path}: its weights do not fit the config it stores (nothing was built): "
+                              + "; ".join(problems))
+    return config
 
 
 def load_pretrained(path) -> tuple[BertForPreTraining, dict]:
     """Rebuild the BertForPreTraining saved in ``path`` from its stored config and load its weights.
+
+    The shapes the config implies are compared with the file's arrays first
+    (``pretraining_config``), so a config that lies is refused before any model is built.
+    Weights load as in ``load_checkpoint``.
 
     Returns (model, meta); ``meta["extra"]`` holds what was saved with it. (Building the model
     draws initial weights, so it advances the random generator before they are overwritten.)
@@ -144,11 +235,7 @@ def load_pretrained(path) -> tuple[BertForPreTraining, dict]:
     if meta.get("model") != "BertForPreTraining":
         raise CheckpointError(f"{path} holds a {meta.get('model')!r}, not a BertForPreTraining; build that "
                               f"model yourself and call load_checkpoint")
-    try:
-        config = BertConfig(**(meta.get("config") or {}))
-    except (TypeError, ValueError) as err:
-        raise CheckpointError(f"{path}: its config cannot build a BertConfig ({err})") from None
-    model = BertForPreTraining(config)
+    model = BertForPreTraining(pretraining_config(path, arrays, meta))
     _check_state(path, model, arrays, meta, strict=True)
-    model.load_state_dict(arrays)
+    model.load_state_dict(_in_model_dtypes(model, arrays))
     return model, meta

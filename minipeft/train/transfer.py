@@ -42,7 +42,7 @@ from ..data import DEFAULT_LEXICON
 from ..nn import (BertConfig, BertForPreTraining, BertForQuestionAnswering, BertForSequenceClassification,
                   BertModel, EncoderDecoder)
 from ..serialization import CheckpointError
-from .checkpoint import read_checkpoint
+from .checkpoint import pretraining_config, read_checkpoint
 
 POOLER = "pooler."
 
@@ -58,10 +58,14 @@ def encoder_of(model) -> BertModel:
     raise TypeError(f"encoder_of: a {type(model).__name__} holds no BertModel (.bert or .encoder)")
 
 
+def _is_path(source) -> bool:
+    return isinstance(source, (str, bytes)) or hasattr(source, "__fspath__")
+
+
 def encoder_state(source) -> dict:
     """The encoder's weights {name: array} (names without "bert.") of a BertForPreTraining, a model
     holding a BertModel, or a checkpoint path of one."""
-    if isinstance(source, (str, bytes)) or hasattr(source, "__fspath__"):
+    if _is_path(source):
         arrays, meta = read_checkpoint(source)
         state = {name[len("bert."):]: array for name, array in arrays.items() if name.startswith("bert.")}
         if not state:
@@ -82,7 +86,12 @@ def load_encoder(target, source) -> list[str]:
     state = encoder_state(source)
     wanted = dict(encoder.named_parameters())
     skipped = sorted(name for name in state if name.startswith(POOLER) and name not in wanted)
-    encoder.load_state_dict({name: array for name, array in state.items() if name not in skipped})
+    try:
+        encoder.load_state_dict({name: array for name, array in state.items() if name not in skipped})
+    except (KeyError, ValueError) as err:
+        if not _is_path(source):
+            raise
+        raise CheckpointError(f"{source}: its encoder does not fit the task model's ({err})") from err
     return skipped
 
 
@@ -96,8 +105,8 @@ def task_model(task, pretrained=None, config: BertConfig | None = None, pooling:
     if config is None:
         if pretrained is None:
             raise ValueError("task_model: pass pretrained= (a BertForPreTraining or a checkpoint path) or config=")
-        if isinstance(pretrained, (str, bytes)) or hasattr(pretrained, "__fspath__"):
-            config = BertConfig(**read_checkpoint(pretrained)[1]["config"])
+        if _is_path(pretrained):
+            config = pretraining_config(pretrained, *read_checkpoint(pretrained))  # checked before building
         else:
             config = encoder_of(pretrained).config
     if config.vocab_size != task.tokenizer.vocab_size:
@@ -141,7 +150,7 @@ def forgetting_probe(pretrained: BertForPreTraining, batches):
     pre-training scores (``pretraining_metrics`` on ``batches``) of ``model``'s encoder under the
     original heads of ``pretrained``, kept aside. Pass it as ``eval_fn`` to watch forgetting
     while a model fine-tunes. The combined model is built once and refilled at every call."""
-    from .pretrain import pretraining_metrics
+    from .pretraining import pretraining_metrics
 
     combined = copy.deepcopy(pretrained)
     original = pretrained.state_dict()
@@ -166,7 +175,7 @@ def pretrained_model(path=None):
     shipped one (``load_shipped_pretrained``, which raises CheckpointError saying how to make it
     when it is missing)."""
     from .checkpoint import load_pretrained
-    from .pretrained import load_shipped_pretrained, pretrained_path
+    from .shipped import load_shipped_pretrained, pretrained_path
 
     if path is not None:
         model, meta = load_pretrained(path)

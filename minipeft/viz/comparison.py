@@ -31,7 +31,7 @@ def score_bars(labels, series: dict, ylabel: str, title: str, errors: dict | Non
 
     ``series``: {name: one value per label}; ``errors``: {name: one error per label} drawn as
     error bars (NaN or missing: no bar, e.g. a task run with one seed). ``hlines``
-    ({text: y}) draws labelled dotted reference lines (chance level).
+    ({text: y}) draws dotted reference lines (chance level), named in the legend.
     """
     if not series:
         raise ValueError("score_bars: series is empty; pass {name: values}")
@@ -58,17 +58,16 @@ def score_bars(labels, series: dict, ylabel: str, title: str, errors: dict | Non
             top = value + (spread[i] if has_error[i] else 0.0)
             ax.annotate(fmt.format(value), (bar.get_x() + bar.get_width() / 2, top), xytext=(0, 2),
                         textcoords="offset points", ha="center", va="bottom", fontsize=TEXT_SIZE)
-    for text, y in (hlines or {}).items():
-        ax.axhline(y, color="#666666", linewidth=1.0, linestyle=":", zorder=1)
-        ax.annotate(text, (1.0, y), xycoords=("axes fraction", "data"), xytext=(-2, 2),
-                    textcoords="offset points", ha="right", va="bottom", fontsize=TEXT_SIZE, color="#444444")
+    for text, y in (hlines or {}).items():  # named in the legend: a label on the line could sit on a bar
+        ax.axhline(y, color="#666666", linewidth=1.0, linestyle=":", zorder=1, label=text)
     ax.set_xticks(x)
     ax.set_xticklabels([str(s) for s in labels])
     if ylim is not None:
         ax.set_ylim(*ylim)
     else:
         ax.margins(y=0.12)
-    ax.legend(fontsize=TEXT_SIZE + 1, frameon=False, loc="lower left")
+    ax.legend(fontsize=TEXT_SIZE + 1, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.14),
+              ncol=len(columns) + len(hlines or {}))  # below the axis: inside it would cover a bar
     style_axes(ax, title, xlabel, ylabel)
     return finish(fig)
 

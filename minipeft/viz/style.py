@@ -19,6 +19,21 @@ TEXT_SIZE = 8  # text inside a plot: bar values, graph boxes
 # A small qualitative palette (colour-blind friendly, from Okabe & Ito) used in order.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 
+
+
+def ordered_colours(n: int) -> list:
+    """``n`` colours for the values of one ordered setting (a sweep over a scale), dark to light.
+
+    A qualitative palette gives each line its own hue but says nothing about order, and
+    beyond four or five lines neighbours look alike; one sequential map (viridis, readable
+    in grey and by colour-blind readers) lets the eye read the order off the colour.
+    """
+    from matplotlib import colormaps
+
+    ramp = colormaps["viridis"]
+    return [ramp(0.9 * k / max(n - 1, 1)) for k in range(n)]  # stop before viridis' pale yellow end
+
+
 # Fill colours of the kinds of node in a computational graph (and their bars).
 NODE_COLOURS = {
     "parameter": "#FBE3C0",  # a leaf that wants a gradient: weights, biases, an input we differentiate

@@ -2,7 +2,7 @@
 what each part of an adapter is worth.
 
     gradient_flow({"full": norms_full, "adapters": norms_adapter}, rows, title)
-    tradeoff_chart({"adapters": (params, scores, ["m=1", ...]), ...}, title, ...)
+    tradeoff_chart({"adapters": (params, scores, ["m=1", ...]), ...}, title, marks={text: (x, y)}, ...)
     cost_panels(groups, time_ms, memory, title)          step time beside memory, full vs adapters
     span_heatmap(matrix, layer_labels, title, ...)       score with adapters removed from layers i..j
 
@@ -96,11 +96,13 @@ def gradient_flow(panels: dict, rows, title: str, groups=None, xlabel: str = "gr
 
 def tradeoff_chart(series: dict, title: str, xlabel: str = "trainable parameters (log scale)",
                    ylabel: str = "test score", hlines: dict | None = None, ylim=None, legend_loc: str = "best",
-                   figsize=None):
+                   marks: dict | None = None, figsize=None):
     """Score against trainable parameters on a log x-axis, one line per method, each point labelled.
 
     ``series``: {method: (parameter counts, scores, point labels or None)}. ``hlines``:
-    {label: y} reference levels (e.g. full fine-tuning, chance).
+    {label: y} reference levels (e.g. full fine-tuning, chance). ``marks``: {text: (x, y)}
+    rings a point and writes ``text`` below and to the right of it, with an arrow (e.g. the setting a paper used).
+    Point labels sit on a white patch, so a reference line running behind one never strikes it out.
     """
     if not series:
         raise ValueError("tradeoff_chart: series is empty")
@@ -116,7 +118,13 @@ def tradeoff_chart(series: dict, title: str, xlabel: str = "trainable parameters
                 label=name)
         for j, (x, y, text) in enumerate(zip(xs, ys, labels or [])):  # alternate above / below the line
             ax.annotate(str(text), (x, y), xytext=(5, -12) if (j + k) % 2 else (-4, 6), textcoords="offset points",
-                        fontsize=TEXT_SIZE, color=color, ha="left" if (j + k) % 2 else "right")
+                        fontsize=TEXT_SIZE, color=color, ha="left" if (j + k) % 2 else "right", zorder=4,
+                        bbox=dict(boxstyle="square,pad=0.1", facecolor="white", edgecolor="none"))
+    for text, (x, y) in (marks or {}).items():
+        ax.plot([x], [y], "o", markersize=15, markerfacecolor="none", markeredgecolor="#222222", linewidth=1.2)
+        ax.annotate(text, (x, y), xytext=(16, -64), textcoords="offset points", ha="left", va="top",
+                    fontsize=TEXT_SIZE, color="#222222", arrowprops=dict(arrowstyle="->", color="#222222",
+                                                                         shrinkB=9, linewidth=0.8))
     for text, level in (hlines or {}).items():
         ax.axhline(level, color="#666666", linewidth=1.0, linestyle=":", zorder=1)
         ax.annotate(text, (0.0, level), xycoords=("axes fraction", "data"), xytext=(3, 2),

@@ -37,7 +37,7 @@ def test_json_report_has_the_documented_keys():
                          capture_output=True, text=True, timeout=300, check=True).stdout
     report = json.loads(out)
     for key in ("config", "full_step_ms", "flops_per_step", "gemm_peak_gflops", "efficiency", "device",
-                "adapter_step_ms", "adapter_vs_full", "rnn_vs_transformer", "torch"):
+                "adapter_step_ms", "adapter_vs_full", "rnn_vs_transformer", "torch_separate_process"):
         assert key in report, key
     series = report["rnn_vs_transformer"]
     assert len(series["rnn_ms"]) == len(series["transformer_ms"]) == len(series["lengths"])

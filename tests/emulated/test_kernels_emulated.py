@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from cuda_emulator import GXX, emulate
-from minipeft.bench.kernels import CASES_BY_NAME
+from minipeft.bench.kernel_timing import CASES_BY_NAME
 from minipeft.kernels import cuda
 from minipeft.testing import assert_outputs_close
 

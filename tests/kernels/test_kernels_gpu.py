@@ -9,7 +9,7 @@ import pytest
 
 import minipeft as mp
 from minipeft import backend
-from minipeft.bench.kernels import CASES_BY_NAME, to_device
+from minipeft.bench.kernel_timing import CASES_BY_NAME, to_device
 from minipeft.kernels import cuda
 from minipeft.testing import assert_outputs_close, assert_same_training, run_training_steps
 

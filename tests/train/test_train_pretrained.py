@@ -11,7 +11,7 @@ from minipeft.nn import BertConfig, BertForPreTraining
 from minipeft.serialization import CheckpointError
 from minipeft.train import (RECIPE, History, compact_history, fill_mask, load_shipped_pretrained, polarity_probe_fn,
                             pretrained_path, pretraining_metrics)
-from minipeft.train import pretrained as pretrained_module
+from minipeft.train import shipped as shipped_module
 
 THRESHOLD, NSP_THRESHOLD = 0.8, 0.65
 
@@ -93,7 +93,7 @@ def test_fill_mask_puts_unseen_positive_words_after_loves(shipped):
 
 
 def test_a_missing_checkpoint_says_how_to_make_it(tmp_path, monkeypatch):
-    monkeypatch.setattr(pretrained_module, "pretrained_dir", lambda: tmp_path)
+    monkeypatch.setattr(shipped_module, "pretrained_dir", lambda: tmp_path)
     with pytest.raises(CheckpointError, match="--retrain --save-shipped"):
         load_shipped_pretrained()
     assert pretrained_path(must_exist=False) == tmp_path / "bert_tiny.npz"

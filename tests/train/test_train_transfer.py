@@ -117,3 +117,16 @@ def test_summary_slot_errors_counts_each_slot(tasks):
     assert summary_slot_errors(task, wrong)["name wrong"] == 1
     with pytest.raises(ValueError, match="predictions"):
         summary_slot_errors(task, right[:-1])
+
+
+def test_a_checkpoint_whose_config_lies_is_refused_before_a_task_model_is_built(tmp_path):
+    from minipeft.serialization import CheckpointError, load_arrays, save_arrays
+
+    task = load_task("sentiment", seed=0, n_train=8, n_dev=8, n_test=8)
+    model = BertForPreTraining(mp.nn.BertConfig.preset("tiny", vocab_size=task.tokenizer.vocab_size))
+    save_checkpoint(model, tmp_path / "pre.npz")
+    arrays, meta = load_arrays(tmp_path / "pre.npz")
+    meta["config"]["num_layers"] = 100_000  # the description claims a model far bigger than its weights
+    save_arrays(tmp_path / "lying.npz", arrays, meta)  # a valid file, with a valid fingerprint
+    with pytest.raises(CheckpointError, match="do not fit the config"):
+        task_model(task, tmp_path / "lying.npz")

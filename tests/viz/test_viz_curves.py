@@ -146,3 +146,14 @@ def test_curves_save_as_png(tmp_path):
         fig.savefig(tmp_path / name, dpi=60)
         data = (tmp_path / name).read_bytes()
         assert data[:8] == PNG_SIGNATURE and len(data) > 2000, name
+
+
+def test_ordered_colours_run_dark_to_light_and_differ():
+    from matplotlib.colors import to_rgb
+
+    from minipeft.viz.style import ordered_colours
+
+    colours = ordered_colours(8)
+    assert len(colours) == 8 and len({to_rgb(c) for c in colours}) == 8
+    lightness = [sum(to_rgb(c)) for c in colours]  # a sequential map: each brighter than the one before
+    assert lightness == sorted(lightness)

@@ -64,6 +64,18 @@ def test_tradeoff_chart_is_log_x_and_labels_points():
         tradeoff_chart({"bad": ([1, 2], [0.5], None)}, "t")
 
 
+def test_tradeoff_chart_rings_a_marked_point_and_keeps_labels_off_reference_lines():
+    fig = tradeoff_chart({"adapters": ([1_000, 3_000], [0.7, 0.9], ["m=1", "m=16"])}, "t",
+                         hlines={"full 0.9": 0.9}, marks={"m/d = 1/16": (3_000, 0.9)})
+    ax = fig.axes[0]
+    ring = [line for line in ax.lines if line.get_marker() == "o" and line.get_markerfacecolor() == "none"]
+    assert len(ring) == 1 and list(ring[0].get_xdata()) == [3_000] and list(ring[0].get_ydata()) == [0.9]
+    assert "m/d = 1/16" in texts(ax)
+    label = next(t for t in ax.texts if t.get_text() == "m=16")
+    assert label.get_bbox_patch() is not None and label.get_bbox_patch().get_facecolor()[:3] == (1.0, 1.0, 1.0)
+    assert label.get_zorder() > ax.lines[-1].get_zorder()  # drawn over the dotted line at 0.9
+
+
 def test_cost_panels_are_relative_to_the_first_method():
     fig = cost_panels(["tiny: d 64", "big: d 128"],
                       {"full fine-tuning": [30.0, 300.0], "adapters m = 4": [20.0, 150.0]},

@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from ...kernels import attention as att
-from ..function import Function, xp_of
+from ...backend import array_module
+from ..function import Function
 from ..tensor import Tensor
 
 
@@ -77,7 +78,7 @@ def scaled_dot_product_attention(q, k, v, mask=None, return_weights=False):
     outside the graph, for plots.
     """
     if mask is not None:
-        mask = mask if isinstance(mask, Tensor) else Tensor(xp_of(q.data).asarray(mask))
+        mask = mask if isinstance(mask, Tensor) else Tensor(array_module(q.data).asarray(mask))
         if mask.dtype != bool:
             raise TypeError(f"scaled_dot_product_attention: the mask must be boolean (True = may attend), "
                             f"got dtype {mask.dtype}")

@@ -12,7 +12,8 @@ from ... import backend
 from ...kernels import cross_entropy as ce
 from ...kernels import layernorm as ln
 from ...kernels import softmax as sm
-from ..function import Function, xp_of
+from ...backend import array_module
+from ..function import Function
 from ..tensor import Tensor
 
 
@@ -122,7 +123,7 @@ def log_softmax(x, axis=-1): return LogSoftmax.apply(x, axis=axis)
 
 def cross_entropy(logits, targets, ignore_index=-100):
     """Mean cross-entropy of ``logits`` (..., C) against integer ``targets`` (...)."""
-    targets = targets if isinstance(targets, Tensor) else Tensor(xp_of(logits.data).asarray(targets))
+    targets = targets if isinstance(targets, Tensor) else Tensor(array_module(logits.data).asarray(targets))
     if targets.dtype.kind not in "iu":  # before apply, whose float-dtype check would blame the wrong thing
         raise TypeError(f"cross_entropy: targets must be integer class indices, got dtype {targets.dtype}")
     return CrossEntropy.apply(logits, targets, ignore_index=ignore_index)

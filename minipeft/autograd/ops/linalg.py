@@ -8,7 +8,8 @@ backward only when the *other* input's gradient needs it.
 from __future__ import annotations
 
 from ...kernels.matmul import gemm
-from ..function import Function, unbroadcast, xp_of
+from ...backend import array_module
+from ..function import Function, unbroadcast
 
 
 def _swap_last(x):
@@ -44,9 +45,9 @@ class MatMul(Function):
         # 1-D operands are matrices with one row (a) or one column (b), as in numpy.matmul
         a_1d, b_1d = len(shape_a) == 1, len(shape_b) == 1
         if b_1d:  # first, so that a dot product's 0-d gradient becomes (1, 1)
-            grad = xp_of(grad).expand_dims(grad, -1)
+            grad = array_module(grad).expand_dims(grad, -1)
         if a_1d:
-            grad = xp_of(grad).expand_dims(grad, -2)
+            grad = array_module(grad).expand_dims(grad, -2)
         grad_a = grad_b = None
         if ctx.needs_input_grad[0]:
             b = ctx.b[:, None] if b_1d else ctx.b

@@ -6,7 +6,8 @@ sends it only to the entry that won (shared equally in a tie).
 """
 from __future__ import annotations
 
-from ..function import Function, xp_of
+from ...backend import array_module
+from ..function import Function
 
 
 def _axes(axis, ndim: int) -> tuple[int, ...]:
@@ -23,7 +24,7 @@ def _axes(axis, ndim: int) -> tuple[int, ...]:
 def _expand_back(grad, shape, axes, keepdims: bool):
     """Reinsert the reduced axes (as size 1) so that grad broadcasts against the input."""
     if not keepdims:
-        grad = xp_of(grad).expand_dims(grad, axes)
+        grad = array_module(grad).expand_dims(grad, axes)
     return grad
 
 
@@ -38,7 +39,7 @@ class Sum(Function):
     @staticmethod
     def backward(ctx, grad):
         grad = _expand_back(grad, ctx.shape, ctx.axes, ctx.keepdims)
-        return xp_of(grad).broadcast_to(grad, ctx.shape)
+        return array_module(grad).broadcast_to(grad, ctx.shape)
 
 
 class Mean(Function):
@@ -55,7 +56,7 @@ class Mean(Function):
     @staticmethod
     def backward(ctx, grad):
         grad = _expand_back(grad, ctx.shape, ctx.axes, ctx.keepdims) / ctx.count
-        return xp_of(grad).broadcast_to(grad, ctx.shape)
+        return array_module(grad).broadcast_to(grad, ctx.shape)
 
 
 class Max(Function):

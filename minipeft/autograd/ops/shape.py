@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..function import Function, unbroadcast, xp_of
+from ...backend import array_module
+from ..function import Function, unbroadcast
 from ..tensor import Tensor
 
 
@@ -58,7 +59,7 @@ class GetItem(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        xp = xp_of(grad)
+        xp = array_module(grad)
         full = xp.zeros(ctx.shape, dtype=grad.dtype)
         if _has_array_index(ctx.index):
             xp.add.at(full, ctx.index, grad)  # repeated indices add up
@@ -79,12 +80,12 @@ class Concatenate(Function):
     def forward(ctx, *arrays, axis=0):
         _check_same_shape_except("concatenate", arrays, axis)
         ctx.axis, ctx.sizes = axis, [a.shape[axis] for a in arrays]
-        return xp_of(arrays[0]).concatenate(arrays, axis=axis)
+        return array_module(arrays[0]).concatenate(arrays, axis=axis)
 
     @staticmethod
     def backward(ctx, grad):
         bounds = [int(b) for b in np.cumsum(ctx.sizes)[:-1]]
-        pieces = xp_of(grad).split(grad, bounds, axis=ctx.axis)
+        pieces = array_module(grad).split(grad, bounds, axis=ctx.axis)
         return tuple(p if need else None for p, need in zip(pieces, ctx.needs_input_grad))
 
 
@@ -97,7 +98,7 @@ class Stack(Function):
         if len(shapes) > 1:
             raise ValueError(f"stack: all tensors need the same shape, got {sorted(shapes)}")
         ctx.axis = axis
-        return xp_of(arrays[0]).stack(arrays, axis=axis)
+        return array_module(arrays[0]).stack(arrays, axis=axis)
 
     @staticmethod
     def backward(ctx, grad):
@@ -113,7 +114,7 @@ class _UnbindGradients:
 
     def add(self, i: int, grad) -> None:
         if self.grad is None:
-            self.grad = xp_of(grad).zeros(self.shape, dtype=grad.dtype)
+            self.grad = array_module(grad).zeros(self.shape, dtype=grad.dtype)
         self.grad[(slice(None),) * self.axis + (i,)] += grad
 
     def pop(self):
@@ -128,7 +129,7 @@ class UnbindAnchor(Function):
     @staticmethod
     def forward(ctx, x, collector):
         ctx.collector = collector
-        return xp_of(x).zeros((), dtype=x.dtype)
+        return array_module(x).zeros((), dtype=x.dtype)
 
     @staticmethod
     def backward(ctx, grad):
@@ -146,7 +147,7 @@ class UnbindPiece(Function):
     @staticmethod
     def backward(ctx, grad):
         ctx.collector.add(ctx.i, grad)
-        return xp_of(grad).zeros((), dtype=grad.dtype), None, None, None
+        return array_module(grad).zeros((), dtype=grad.dtype), None, None, None
 
 
 def _check_same_shape_except(op: str, arrays, axis: int) -> None:
@@ -167,7 +168,7 @@ class Where(Function):
             except ValueError:
                 raise ValueError(f"where: the condition of shape {np.shape(cond)} does not "
                                  f"broadcast with {name} of shape {np.shape(x)}") from None
-        xp = xp_of(a if hasattr(a, "shape") else b)
+        xp = array_module(a if hasattr(a, "shape") else b)
         ctx.cond, ctx.shapes = xp.asarray(cond), (np.shape(a), np.shape(b))
         return xp.where(ctx.cond, a, b)
 
@@ -175,8 +176,8 @@ class Where(Function):
     def backward(ctx, grad):
         shape_a, shape_b = ctx.shapes
         zero = grad.dtype.type(0)
-        grad_a = unbroadcast(xp_of(grad).where(ctx.cond, grad, zero), shape_a) if ctx.needs_input_grad[1] else None
-        grad_b = unbroadcast(xp_of(grad).where(ctx.cond, zero, grad), shape_b) if ctx.needs_input_grad[2] else None
+        grad_a = unbroadcast(array_module(grad).where(ctx.cond, grad, zero), shape_a) if ctx.needs_input_grad[1] else None
+        grad_b = unbroadcast(array_module(grad).where(ctx.cond, zero, grad), shape_b) if ctx.needs_input_grad[2] else None
         return None, grad_a, grad_b
 
 
@@ -247,12 +248,12 @@ def unbind(a, axis=0):
 def where(cond, a, b):
     cond = _mask_array(cond, "where")
     if isinstance(a, Tensor) and not isinstance(b, Tensor):
-        b = Tensor(xp_of(a.data).asarray(b, dtype=a.dtype))
+        b = Tensor(array_module(a.data).asarray(b, dtype=a.dtype))
     if isinstance(b, Tensor) and not isinstance(a, Tensor):
-        a = Tensor(xp_of(b.data).asarray(a, dtype=b.dtype))
+        a = Tensor(array_module(b.data).asarray(a, dtype=b.dtype))
     return Where.apply(cond, a, b)
 
 
 def masked_fill(a, mask, value):
     """``a`` with ``value`` wherever ``mask`` is True (no gradient reaches those entries)."""
-    return where(_mask_array(mask, "masked_fill"), Tensor(xp_of(a.data).asarray(value, dtype=a.dtype)), a)
+    return where(_mask_array(mask, "masked_fill"), Tensor(array_module(a.data).asarray(value, dtype=a.dtype)), a)

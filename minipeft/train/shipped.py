@@ -25,10 +25,10 @@ from .checkpoint import load_pretrained
 from .history import History
 from .loop import evaluation_mode, model_device, to_device
 
-#: The measured recipe of the shipped checkpoint (FINDINGS.md, second round, run longer):
-#: BertConfig.preset("tiny", vocab_size=81) on PretrainingCorpus(10_000, seed=0) with the
-#: default LanguageConfig; pretrain()'s defaults otherwise. With 6000 or 8000 steps the
-#: model had not yet learned negation; at 12000 it had.
+#: The recipe of the shipped checkpoint: BertConfig.preset("tiny", vocab_size=81) on
+#: PretrainingCorpus(10_000, seed=0) with the default LanguageConfig; pretrain()'s defaults
+#: otherwise. With 6,000 or 8,000 steps the model had not yet learned negation; with 12,000
+#: it had (lesson 04 plots the run, the README's "The pre-trained checkpoint" gives its probes).
 RECIPE = dict(preset="tiny", n_documents=10_000, steps=12_000, batch_size=64, lr=3e-3, mask_prob=0.25,
               warmup_fraction=0.06, weight_decay=0.01, betas=(0.9, 0.98), clip=1.0, eval_every=250)
 
@@ -58,11 +58,27 @@ def load_shipped_pretrained(name: str = SHIPPED_NAME):
     description (``meta["extra"]`` holds the recipe, seed, time taken and final probes),
     and the training History stored with it (None if the file holds none).
 
-    The file is read with ``allow_pickle=False`` and checked against its fingerprint.
+    The file is read without pickle, checked against its fingerprint, and its weights
+    against its stored config before the model is built (``load_pretrained``); a history
+    that is not a History's dict raises CheckpointError.
     """
-    model, meta = load_pretrained(pretrained_path(name))
-    stored = (meta.get("extra") or {}).get("history")
-    return model, meta, (History.from_dict(stored) if stored else None)
+    path = pretrained_path(name)
+    model, meta = load_pretrained(path)
+    return model, meta, _stored_history(path, meta)
+
+
+def _stored_history(path, meta: dict) -> History | None:
+    """The History saved in ``meta["extra"]["history"]`` (None if there is none)."""
+    extra = meta.get("extra") or {}
+    stored = extra.get("history") if isinstance(extra, dict) else None
+    if not stored:
+        return None
+    if not isinstance(stored, dict):
+        raise CheckpointError(f"{path}: its stored history is a JSON {type(stored).__name__}, expected an object")
+    try:
+        return History.from_dict(stored)
+    except (TypeError, ValueError) as err:
+        raise CheckpointError(f"{path}: its stored history cannot build a History ({err})") from err
 
 
 def compact_history(history: History, block: int = 25, digits: int = 5) -> History:

@@ -232,7 +232,7 @@ def markdown_summary(reports: list[dict], date: str = "") -> str:
                   f"({100 * r['efficiency']:.1f}%) |",
                   f"| adapter step (m = {r['adapter_bottleneck']}) | {r['adapter_step_ms']:.1f} ms "
                   f"({r['adapter_vs_full']:.2f} x the full step) |"]
-        lines.append(torch_row(r["torch"]))
+        lines.append(torch_row(r["torch_separate_process"]))
         if "full_step_kernels_off_ms" in r:
             lines.append(f"| full step, fused kernels off | {r['full_step_kernels_off_ms']:.1f} ms |")
             lines += ["", "| kernel | shape | forward fused / naive ms | speedup "
