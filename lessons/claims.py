@@ -112,7 +112,8 @@ CHECKED = [
     # README: the pre-trained checkpoint's probes and plateau, as lesson 04 measures them
     Checked("README.md", "- **Probes on held-out text**", "## Files and safety"),
     # each lesson docstring, whole
-    *(Checked(number, "") for number in ("01", "02", "04", "05", "06", "07", "08", "09")),
+    *(Checked(number, "") for number in ("01", "02", "04", "05", "06", "07", "08", "09", "11")),
+    Checked("README.md", "| `11_", "Every lesson accepts"),
 ]
 
 CLAIMS = [
@@ -350,6 +351,9 @@ CLAIMS = [
     Claim("README.md", "1.89% of 335.1M", "1.89", "08:large_adapter_pct_of_shapes"),
     Claim("README.md", "1.89% of 335.1M", "335.1", "08:bert_large_table:base_parameters", scale=1e-6),
     Claim("README.md", "1.84% of 345M", "1.84", "08:large_adapter_pct_of_seed_345M"),
+    # lesson 11: the PEFT family
+    Claim("11", "a passage takes up to 26 of them", "26", "11:longest_contrast_passage"),
+    Claim("README.md", "beside what was measured | 5.4 min |", "5.4", "11:run_time_s", scale=1 / 60, relative=1),
 ]
 
 GIVEN = [
@@ -523,4 +527,36 @@ GIVEN = [
     Given("09", "any s up to about 1e-2 works", "paper"),
     Given("09", "Adam's epsilon (1e-8), at s = 1e-12", "setting"),
     Given("09", "Too large (s = 1)", "setting"),
+    # lesson 11: the PEFT family
+    Given("11", "(IA)^3", "reference"),
+    Given("11", "Adapters (lessons 07-09)", "reference"),
+    Given("11", "adapters (Houlsby 2019)", "paper"),
+    Given("11", "parallel (He 2022)", "paper"),
+    Given("11", "LoRA (Hu 2021) h = W0 x + (alpha / r) B A x on query and value; B = 0 at start", "paper"),
+    Given("11", "BitFit (Ben Zaken 2021)", "paper"),
+    Given("11", "prompt tuning (Lester 2021)", "paper"),
+    Given("11", "prefix tuning (Li and Liang 2021)", "paper"),
+    Given("11", "(Liu 2022)", "paper"),
+    Given("11", "tiny BERT (lesson 04), with the same recipe as lessons 07 and 09 (400 steps, batch 32,", "setting"),
+    Given("11", "``contrast`` (lesson 09: the task where methods separate), 3 fine-tuning seeds per point: "
+                "LoRA r = 1, 4, 16, 64; serial adapters m = 1, 4, 16, 64; Pfeiffer and parallel adapters m = 16; "
+                "prompt and prefix length P = 1 and 16;", "setting"),
+    Given("11", "Prompt length 64 cannot run here at all: the position table has 64 places", "shapes"),
+    Given("11", "one size (r, m, P = 16)", "setting"),
+    Given("11", "12 steps (the numbers then mean nothing)", "setting"),
+    Given("11", "1e-3 for full fine-tuning and 1e-2 for LoRA, adapters and the layer norms (as lessons 07 and 09)",
+          "setting"),
+    Given("11", "(seed 0, 400 steps, picked by its test score", "setting"),
+    Given("11", "prompt tuning 3e-2, BitFit 3e-2, prefix tuning 1e-1, (IA)^3 1e-1.", "setting"),
+    Given("11", "the worst and best of the 3 seeds", "setting"),
+    Given("11", "the smallest size within 2 points of full fine-tuning (mean of 3 seeds)", "definition"),
+    Given("11", "at batch 1 and batch 32", "setting"),
+    Given("11", "These papers measured models of 100M-11B parameters", "paper"),
+    Given("11", "this one has 114k", "shapes"),
+    Given("11", "LoRA gets within 2 points of full", "definition"),
+    Given("11", "(the table of cell 1 names both)", "reference"),
+    Given("11", "read the within-2-points sizes", "definition"),
+    Given("README.md", "prompt and prefix tuning, (IA)^3 and three adapter placements", "reference"),
+    Given("README.md", "score against trained parameters (3 seeds)", "setting"),
 ]
+

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .style import PALETTE, TEXT_SIZE, finish, new_figure, style_axes
+from .tradeoffs import score_axes
 
 COLOURS = PALETTE + ["#999999", "#8C564B", "#17BECF", "#7F3C8D"]  # the palette, then four more
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*", "p", "<", ">", "d"]
@@ -39,13 +40,7 @@ def family_chart(series: dict, title: str, xlabel: str = "trainable parameters (
         for j, (xi, yi, text) in enumerate(zip(x, mean, entry.get("labels") or [])):
             ax.annotate(str(text), (xi, yi), xytext=(4, -10) if (j + k) % 2 else (4, 5), textcoords="offset points",
                         fontsize=TEXT_SIZE - 1, color=color)
-    for text, level in (hlines or {}).items():
-        ax.axhline(level, color="#666666", linewidth=1.0, linestyle=":", zorder=1)
-        ax.annotate(text, (0.0, level), xycoords=("axes fraction", "data"), xytext=(3, 2),
-                    textcoords="offset points", fontsize=TEXT_SIZE, color="#444444")
-    ax.set_xscale("log")
-    if ylim is not None:
-        ax.set_ylim(*ylim)
+    score_axes(ax, hlines, ylim)
     ax.legend(fontsize=TEXT_SIZE + 1, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     style_axes(ax, title, xlabel, ylabel, grid="both")
     return finish(fig)

@@ -94,6 +94,18 @@ def gradient_flow(panels: dict, rows, title: str, groups=None, xlabel: str = "gr
     return fig
 
 
+def score_axes(ax, hlines: dict | None, ylim=None) -> None:
+    """A score-against-parameters chart's axes: dotted reference levels ({label: y}, labelled at the
+    left), a log x-axis, and the y-limits if given."""
+    for text, level in (hlines or {}).items():
+        ax.axhline(level, color="#666666", linewidth=1.0, linestyle=":", zorder=1)
+        ax.annotate(text, (0.0, level), xycoords=("axes fraction", "data"), xytext=(3, 2),
+                    textcoords="offset points", fontsize=TEXT_SIZE, color="#444444")
+    ax.set_xscale("log")
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+
+
 def tradeoff_chart(series: dict, title: str, xlabel: str = "trainable parameters (log scale)",
                    ylabel: str = "test score", hlines: dict | None = None, ylim=None, legend_loc: str = "best",
                    marks: dict | None = None, figsize=None):
@@ -125,13 +137,7 @@ def tradeoff_chart(series: dict, title: str, xlabel: str = "trainable parameters
         ax.annotate(text, (x, y), xytext=(16, -64), textcoords="offset points", ha="left", va="top",
                     fontsize=TEXT_SIZE, color="#222222", arrowprops=dict(arrowstyle="->", color="#222222",
                                                                          shrinkB=9, linewidth=0.8))
-    for text, level in (hlines or {}).items():
-        ax.axhline(level, color="#666666", linewidth=1.0, linestyle=":", zorder=1)
-        ax.annotate(text, (0.0, level), xycoords=("axes fraction", "data"), xytext=(3, 2),
-                    textcoords="offset points", fontsize=TEXT_SIZE, color="#444444")
-    ax.set_xscale("log")
-    if ylim is not None:
-        ax.set_ylim(*ylim)
+    score_axes(ax, hlines, ylim)
     ax.legend(fontsize=TEXT_SIZE + 1, frameon=True, framealpha=0.9, edgecolor="none", loc=legend_loc)
     style_axes(ax, title, xlabel, ylabel, grid="both")
     return finish(fig)
