@@ -105,14 +105,17 @@ class Checked:
 
 
 CHECKED = [
-    # README's lesson table, row by row (rows 03 and 10 are not registered yet)
+    # README's lesson table, row by row
     *(Checked("README.md", f"| `{row}_", f"| {following} |")
-      for row, following in (("01", "02"), ("02", "03"), ("04", "05"), ("05", "06"), ("06", "07"),
+      for row, following in (("01", "02"), ("02", "03"), ("03", "04"), ("04", "05"), ("05", "06"), ("06", "07"),
                              ("07", "08"), ("08", "09"), ("09", "10"))),
+    Checked("README.md", "| `10_", "Every lesson accepts"),
+    # README: the benchmark, as python -m minipeft.bench --runs 3 --save figures/bench_cpu.json measured it
+    Checked("README.md", "## Benchmark", "## Reading the tests"),
     # README: the pre-trained checkpoint's probes and plateau, as lesson 04 measures them
     Checked("README.md", "- **Probes on held-out text**", "## Files and safety"),
     # each lesson docstring, whole
-    *(Checked(number, "") for number in ("01", "02", "04", "05", "06", "07", "08", "09")),
+    *(Checked(number, "") for number in ("01", "02", "03", "04", "05", "06", "07", "08", "09", "10")),
 ]
 
 CLAIMS = [
@@ -523,4 +526,45 @@ GIVEN = [
     Given("09", "any s up to about 1e-2 works", "paper"),
     Given("09", "Adam's epsilon (1e-8), at s = 1e-12", "setting"),
     Given("09", "Too large (s = 1)", "setting"),
+    # lesson 03 (its measured numbers are all printed at run time; the docstring states none)
+    Given("03", "Lesson 02's RNN read a sequence", "reference"),
+    Given("03", "The key can be 1 or 500 positions away", "definition"),
+    Given("03", "the *layers* (2 in this lesson's model, 12 in BERT-Base)", "shapes"),
+    Given("03", "The price is A itself: T^2 entries per head", "shapes"),
+    Given("03", "trained on lesson 02's recall task: 40 tokens, the first is the key (K0..K3, the label), the "
+                "other 39 are distractors. Next to it, lesson 02's RNN", "setting"),
+    Given("03", "(chance is 1/4)", "definition"),
+    Given("03", "on the plateau lesson 02 shows", "reference"),
+    Given("03", "an RNN can be coaxed through 40 steps (lesson 02's LSTM is", "reference"),
+    Given("03", "the RNN must pass the key along 39 steps", "setting"),
+    Given("03", "each row sums to 1. The strip", "definition"),
+    Given("03", "against 1/T for a head", "definition"),
+    Given("03", "Vaswani et al. (2017) compare the two kinds of layer in their Table 1", "paper"),
+    Given("03", "work per layer O(n d^2) for a recurrent layer against O(n^2 d) for self-attention; sequential "
+                "operations O(n) against O(1); maximum path length between two positions O(n) against O(1)",
+          "paper"),
+    Given("03", "(d 128, batch 8, T = 16 to 1024)", "setting"),
+    Given("03", "12 B T d^2 - 2 B d^2, 48 B T d^2 - 8 B d^2 and 3 B (24 T d^2 + 4 T^2 d) exactly", "shapes"),
+    Given("03", "an RNN mixes positions only in h_(t-1) W_h, so position 1 reaches position T through T - 1 of those "
+                "products", "shapes"),
+    Given("03", "beside Table 1's entry (the encoder's work is 24 T d^2 + 4 T^2 d: its slope climbs from 1 towards "
+                "2 as 4 T^2 d overtakes 24 T d^2, past T = 6 d)", "arithmetic"),
+    Given("03", "speedup = time(1 thread) / time(all cores)", "definition"),
+    Given("03", "bounds the speedup at 1 / ((1 - p) + p / n)", "definition"),
+    Given("03", "The lesson prints both at T = 512", "setting"),
+    Given("03", "(each op's forward and backward call: 2 per op, counted)", "definition"),
+    Given("03", "(an RNN of width 1 on one sequence", "setting"),
+    Given("03", "the times measured in cell 4 (points)", "reference"),
+    Given("03", "The lesson prints the factor at T = 512", "setting"),
+    Given("03", "Lesson 10 measures the same layers", "reference"),
+    Given("03", "about 24 d^2 + 4 T d floating-point operations forward (the four attention projections, the "
+                "feed-forward block, then the T^2 attention itself) against the RNN's 4 d^2: 6 to 10 times the work "
+                "at these lengths (cell 3 counts it)", "shapes"),
+    # lesson 10 (it prints every measured or projected number at run time)
+    Given("10", "(4 layers, d 128, batch 32, sequence 64)", "setting"),
+    Given("10", "(12 layers, d 768, sequence 128)", "setting"),
+    Given("10", "lesson 03's cost model", "reference"),
+    Given("10", "(d 128, batch 8) as the sequence grows from 16 to 1024 positions", "setting"),
+    Given("10", "2 per op, a few ops per step", "definition"),
+    Given("10", "the GPU projection of cell 2", "reference"),
 ]
