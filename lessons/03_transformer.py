@@ -78,8 +78,9 @@ The rest of the lesson asks *why* attention suits parallel hardware, and measure
 5. ``03_timing.png``: a cost model, time = S tau + W / R + E / B, with S the dispatches
    (each op's forward and backward call: 2 per op, counted), tau the fixed cost of one,
    W the product FLOPs at the sustained product rate R, and E the elements that NumPy's
-   elementwise passes read and write (counted by watching every pass,
-   ``minipeft.kernels.traffic``) at the rate B at which memory streams them. Top left:
+   passes read and write (counted by watching every pass, ``minipeft.kernels.traffic``:
+   the elementwise work, and the products' operands and results, since attention's T x T
+   products are held back by memory too) at the rate B at which memory streams them. Top left:
    on this CPU with one thread, tau, R and B measured in the same run by three small
    measurements (an RNN of width 1 on one sequence, a large product, a softmax over an
    array far larger than the caches), and the model (lines) beside the times measured in

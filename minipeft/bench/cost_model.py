@@ -7,15 +7,17 @@
   plus a kernel launch. A recurrent layer has S proportional to T (its graph is a chain
   of T steps), an encoder layer a constant S.
 * W matrix-product FLOPs (``count_gemms``) at the sustained product rate R (FLOP/s).
-* E elements read and written by elementwise work (``kernels.traffic``) at the rate B
-  (elements/s) at which the machine streams memory: such work does so little arithmetic
-  per element that memory bandwidth sets its time (the "roofline").
+* E elements read and written by NumPy's passes over memory (``kernels.traffic``) at the
+  rate B (elements/s) at which the machine streams them: elementwise work does so little
+  arithmetic per element that memory bandwidth sets its time (the "roofline"), and so does
+  a product whose result is large for its work (attention's T x T scores).
 
 On this CPU the three constants are *measured* (``calibrate_cpu``): tau from a recurrent
 layer with almost no work (width 1, batch 1), R from a large square product, B from a
-large elementwise pass (minipeft's softmax over an array far larger than the caches). For a GPU that is not here they are *cited* (``GPU_SPECS``): R and B
-from the card's published fp32 rate and memory bandwidth times a stated efficiency, tau
-from this CPU's measured Python cost per op plus a kernel launch. Each constant carries
+large elementwise pass (minipeft's softmax over an array far larger than the caches). For
+a GPU they are *cited* (``GPU_SPECS``): R and B from the card's published fp32 rate and
+memory bandwidth times a stated efficiency; tau is this CPU's measured Python cost per op
+plus a cited kernel launch, or, with the GPU at hand, measured on it. Each constant carries
 its source, printed beside every prediction.
 """
 from __future__ import annotations

@@ -5,8 +5,9 @@ FLOPs are *counted*, not estimated: every matrix product goes through
 ``kernels.matmul.gemm``, which adds 2*m*n*k per product, so one step run under
 ``count_gemms()`` reports exactly the multiply-adds it did (forward and backward,
 including the products that a frozen weight skips). Elementwise work (softmax, GELU,
-layer norm) is not counted: it is a few percent of the FLOPs but not of the time,
-which is exactly what the efficiency figure exposes.
+layer norm) is not in those FLOPs: it is a few percent of the FLOPs but not of the time,
+which is exactly what the efficiency figure exposes (``kernels.traffic`` counts the
+elements it moves instead).
 """
 from __future__ import annotations
 

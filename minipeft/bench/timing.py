@@ -7,6 +7,7 @@ launches return before the work is done.
 """
 from __future__ import annotations
 
+import gc
 import os
 import statistics
 import time
@@ -20,16 +21,27 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder that holds mini
 
 
 def time_ms(fn, warmup: int = 2, repeats: int = 5, device: str | None = None) -> list[float]:
-    """Run ``fn`` warmup times untimed, then ``repeats`` times; return each run's milliseconds."""
+    """Run ``fn`` warmup times untimed, then ``repeats`` times; return each run's milliseconds.
+
+    As ``timeit`` does, Python's garbage collector is paused while the runs are timed: a
+    collection that happens to fall inside one run (a graph of thousands of nodes makes
+    them likely) would add its own time to that run alone.
+    """
     for _ in range(warmup):
         fn()
     backend.synchronize(device)
     times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        backend.synchronize(device)
-        times.append((time.perf_counter() - start) * 1e3)
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for _ in range(repeats):
+            start = time.perf_counter()
+            fn()
+            backend.synchronize(device)
+            times.append((time.perf_counter() - start) * 1e3)
+    finally:
+        if collecting:
+            gc.enable()
     return times
 
 

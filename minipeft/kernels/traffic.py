@@ -7,15 +7,17 @@ step's time goes to two other things, counted here:
   Python (on a GPU: one or a few kernel launches). Each pays a fixed cost, however small
   its arrays, so a graph of many tiny ops is slow even when it does little arithmetic.
   Counted by ``Function.apply`` and ``backward()`` whenever ``count_traffic()`` is active.
-* **elements** read and written by elementwise work (adds, tanh, GELU's several passes,
-  softmax, layer norm, the row sums inside them): such a pass does one or two operations
-  per element, so memory, not arithmetic, sets its time. They are counted by *watching*
-  NumPy: arrays viewed as ``WatchedArray`` report every NumPy pass made over them (each
-  ufunc call, reduction, ``where``, ``stack``, ...): the elements of its array inputs and
-  of its output. Views (reshape, transpose, slicing) move nothing and are not counted,
-  and neither are the operands of the matrix products (those are W, counted by FLOPs).
-  Only watched arrays are counted: ``bench.sequential.layer_work`` watches a layer's
-  input and weights, so everything computed from them is watched too.
+* **elements** read and written by NumPy's passes over memory: the elementwise work (adds,
+  tanh, GELU's several passes, softmax, layer norm, the row sums inside them), which does
+  one or two operations per element, so memory, not arithmetic, sets its time; and the
+  operands and results of the matrix products too, since a product whose result is large
+  for its work (attention's T x T scores: only dh multiply-adds per element written) is
+  held back by memory as well. They are counted by *watching* NumPy: arrays viewed as
+  ``WatchedArray`` report every NumPy pass made over them (each ufunc call, reduction,
+  ``matmul``, ``where``, ``stack``, ...): the elements of its array inputs and of its
+  output. Views (reshape, transpose, slicing) move nothing and are not counted. Only
+  watched arrays are counted: ``bench.sequential.layer_work`` watches a layer's input and
+  weights, so everything computed from them is watched too.
 
     with count_traffic() as traffic, count_gemms() as products:
         loss = model(watch(x)).sum(); loss.backward()
@@ -29,7 +31,6 @@ from __future__ import annotations
 import numpy as np
 
 _counters: list["TrafficCount"] = []
-_inside_product = [False]
 
 
 class TrafficCount:
@@ -61,16 +62,6 @@ def add(ops: int = 0, elements: int = 0) -> None:
     for counter in _counters:
         counter.ops += ops
         counter.elements += int(elements)
-
-
-class product:
-    """Context manager around a matrix product: its operands are W's business, not E's."""
-
-    def __enter__(self):
-        self.outer, _inside_product[0] = _inside_product[0], True
-
-    def __exit__(self, *exc):
-        _inside_product[0] = self.outer
 
 
 def _arrays(values):
@@ -112,13 +103,12 @@ class WatchedArray(np.ndarray):
         if out is not None:
             kwargs["out"] = _plain(out)
         result = getattr(ufunc, method)(*_plain(inputs), **kwargs)
-        if not _inside_product[0]:
-            add(elements=_moved(inputs, result))
+        add(elements=_moved(inputs, result))
         return _watched(out if out is not None and len(out) > 1 else out[0] if out is not None else result)
 
     def __array_function__(self, func, types, args, kwargs):
         result = func(*_plain(args), **{k: _plain(v) for k, v in kwargs.items()})
-        if isinstance(result, np.ndarray) and not _inside_product[0]:  # np.shape, np.ndim, ... move nothing
+        if isinstance(result, np.ndarray):  # np.shape, np.ndim, ... move nothing
             add(elements=_moved(args, result))
         return _watched(result)
 

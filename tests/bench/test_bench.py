@@ -32,6 +32,14 @@ def test_time_ms_discards_warmup_and_returns_one_time_per_repeat():
     assert median([3.0, 1.0, 2.0]) == 2.0
 
 
+def test_time_ms_pauses_the_garbage_collector_only_while_timing():
+    import gc
+
+    seen = []
+    time_ms(lambda: seen.append(gc.isenabled()), warmup=1, repeats=2)
+    assert seen == [True, False, False] and gc.isenabled()
+
+
 def test_json_report_has_the_documented_keys():
     out = subprocess.run([sys.executable, "-m", "minipeft.bench", "--quick", "--json"],
                          capture_output=True, text=True, timeout=300, check=True).stdout
