@@ -169,7 +169,7 @@ print(f"pre-trained model: {source}")
 
 # %% 1. contrast: every method over its sizes, 3 seeds each.
 task = tasks["contrast"]
-methods, kept = {}, {}  # kept: the seed-0 model of every (method, size), for the costs below
+methods, kept = {}, {}  # kept: for every (method, size), its model trained with seed 0 (for the costs below)
 for method, (label, _, sizes, unit, lr) in METHODS.items():
     methods[method] = {}
     for size in sizes:
@@ -251,7 +251,7 @@ test_batches = {n: to_device(next(task.batches("test", n)), device) for n in (1,
 
 
 def merged_copy(method: str):
-    """A plain model with the seed-0 contrast task of ``method`` merged into its weights."""
+    """A plain model with ``method``'s contrast task (trained with seed 0) merged into its weights."""
     model = kept[(method, representative(method))]
     copy = build(method, representative(method), task, 0)
     copy.load_state_dict(model.state_dict())
