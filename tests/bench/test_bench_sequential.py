@@ -5,7 +5,7 @@ import pytest
 
 import minipeft as mp
 from minipeft.bench.cost_model import GPU_SPECS, DeviceConstants, gpu_constants
-from minipeft.bench.sequential import closed_form_flops, layer_work, make_layer, time_layers
+from minipeft.bench.sequential import closed_form_flops, layer_work, time_layers
 from minipeft.bench.threads import amdahl_speedup, thread_speedup
 from minipeft.kernels.matmul import gemm
 from minipeft.kernels.traffic import WatchedArray, count_traffic, watch
