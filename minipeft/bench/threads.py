@@ -40,7 +40,7 @@ def time_in_child(threads: int, kinds, lengths, d: int, batch: int, repeats: int
     ``calibrate``, also the cost model's constants measured there (key "constants"; ``quick``:
     from smaller measurements)."""
     threads = positive_int("threads", threads)
-    env = child_env(**{name: threads for name in THREAD_VARIABLES})
+    env = child_env(MINIPEFT_DEVICE="cpu", **{name: threads for name in THREAD_VARIABLES})  # CPU threads only
     spec = json.dumps({"kinds": list(kinds), "lengths": list(lengths), "d": d, "batch": batch,
                        "repeats": repeats, "calibrate": calibrate, "quick": quick})
     proc = subprocess.run([sys.executable, "-m", "minipeft.bench.threads", spec], env=env,
