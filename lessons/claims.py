@@ -112,6 +112,8 @@ CHECKED = [
     Checked("README.md", "| `10_", "| 11 |"),
     # README: the benchmark, as python -m minipeft.bench --runs 3 --save figures/bench_cpu.json measured it
     Checked("README.md", "## Benchmark", "## Reading the tests"),
+    # README: the files' fuzz counts, as tests/files/fuzz_files.py reported them (figures/files_fuzz_seed*.json)
+    Checked("README.md", "## Files and safety"),
     # README: the pre-trained checkpoint's probes and plateau, as lesson 04 measures them
     Checked("README.md", "- **Probes on held-out text**", "## Files and safety"),
     # each lesson docstring, whole
@@ -340,6 +342,15 @@ CLAIMS = [
     Claim("README.md", "number of tasks | 1 s |", "1", "08:run_time_s", relative=1),
     Claim("README.md", "carried to an H100 | 36 s |", "36", "03:run_time_s", relative=1),
     Claim("README.md", "runs all eleven in about 16 minutes", "16", "01:run_time_s + 02:run_time_s + 03:run_time_s + 04:run_time_s + 05:run_time_s + 06:run_time_s + 07:run_time_s + 08:run_time_s + 09:run_time_s + 10:run_time_s + 11:run_time_s", scale=1 / 60, relative=0.5),
+    # README: files and safety (python tests/files/fuzz_files.py --seed 0, and --seed 2 --mutants 1000 --hostile other)
+    Claim("README.md", "848 loads, 753 clear errors", "848", "figures/files_fuzz_seed0.json:loads"),
+    Claim("README.md", "848 loads, 753 clear errors", "753", "figures/files_fuzz_seed0.json:clear"),
+    Claim("README.md", "95 loads of exactly the original weights", "95", "figures/files_fuzz_seed0.json:identical"),
+    Claim("README.md", "look), 0 crashes", "0", "figures/files_fuzz_seed0.json:crash"),
+    Claim("README.md", "gave 3,098 loads", "3,098", "figures/files_fuzz_seed2.json:loads"),
+    Claim("README.md", "2,784 clear errors", "2,784", "figures/files_fuzz_seed2.json:clear"),
+    Claim("README.md", "314 identical", "314", "figures/files_fuzz_seed2.json:identical"),
+    Claim("README.md", "identical, 0 crashes", "0", "figures/files_fuzz_seed2.json:crash"),
     # README: the benchmark (python -m minipeft.bench --runs 3 --save figures/bench_cpu.json) and lesson 03
 Claim("README.md", 'full training step | 147.0 ms', '147.0', 'figures/bench_cpu.json:runs:0:full_step_ms'),
     Claim("README.md", '| 116.0 ms', '116.0', 'figures/bench_cpu.json:runs:1:full_step_ms'),
@@ -640,6 +651,13 @@ GIVEN = [
     Given("README.md", "bench-base (BERT-Base shapes, sequence 128, batch 32)", "setting"),
     Given("README.md", "lesson 10 on a GPU machine", "reference"),
     Given("README.md", "(lesson 10 draws the cost model's projection for an H100 and an H200 meanwhile)", "reference"),
+    # README: files and safety
+    Given("README.md", "at most 64 KiB", "setting"),
+    Given("README.md", "tries it as a hostile user would: 250 damaged copies", "setting"),
+    Given("README.md", "headers claiming 4 x 10^12 floats, configs of 100,000 layers or a 2M vocabulary, descriptions "
+                       "nested 100,000 deep", "setting"),
+    Given("README.md", "capped. Seed 0 (`figures", "setting"),
+    Given("README.md", "--seed 2 --mutants 1000", "setting"),
     # lesson 10 (it prints every measured or projected number at run time)
     Given("10", "(4 layers, d 128, batch 32, sequence 64)", "setting"),
     Given("10", "(12 layers, d 768, sequence 128)", "setting"),

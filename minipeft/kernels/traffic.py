@@ -104,7 +104,9 @@ class WatchedArray(np.ndarray):
             kwargs["out"] = _plain(out)
         result = getattr(ufunc, method)(*_plain(inputs), **kwargs)
         add(elements=_moved(inputs, result))
-        return _watched(out if out is not None and len(out) > 1 else out[0] if out is not None else result)
+        if out is not None:  # written in place: hand back the caller's (watched) arrays
+            return out[0] if len(out) == 1 else out
+        return _watched(result)
 
     def __array_function__(self, func, types, args, kwargs):
         result = func(*_plain(args), **{k: _plain(v) for k, v in kwargs.items()})

@@ -114,9 +114,12 @@ def mutate(data: bytes, rng) -> tuple[str, bytes]:
 # ---- crafted files: valid archives, valid fingerprints, hostile contents ------------------------------------
 
 def npy_bytes(array: np.ndarray) -> bytes:
-    """The .npy file of ``array`` (object arrays pickled, as NumPy does when allowed)."""
+    """The .npy file of ``array`` (object arrays pickled, as NumPy does when allowed).
+
+    Writing, not loading: this crafts the hostile files (pickled object arrays among them) that
+    every loader must refuse without unpickling anything."""
     buffer = io.BytesIO()
-    np.lib.format.write_array(buffer, array, allow_pickle=True)
+    np.lib.format.write_array(buffer, array, allow_pickle=True)  # the attack, not a load
     return buffer.getvalue()
 
 
