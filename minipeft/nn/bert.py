@@ -161,9 +161,10 @@ class BertEmbeddings(Module):
 
     ``extra_positions`` is a hook, None by default: a module that, called with the batch size B,
     returns P vectors per sequence (B, P, d) to put before the token vectors, or None. The
-    sequence is then P + T long: the extra positions take positions 0..P-1 and segment 0, the
-    tokens P..P+T-1, and the output is (B, P + T, d). (Prompt tuning sets it; this module knows
-    nothing else about it.)
+    sequence is then P + T long and the output is (B, P + T, d). The extra vectors take segment
+    0, and by default positions 0..P-1, which moves the tokens to positions P..P+T-1. A hook with
+    ``shifts_tokens = False`` leaves the tokens at 0..T-1 and gives its vectors no position
+    vector. (Prompt tuning sets it; this module knows nothing else about it.)
     """
 
     def __init__(self, config: BertConfig, token_weight: Parameter | None = None, segments: bool = True):
@@ -185,20 +186,26 @@ class BertEmbeddings(Module):
         vectors = self.token(ids)  # (B, T, d)
         segments = self._segments(segment_ids, ids, xp) if self.segment is not None else None  # (B, T)
         extra = self.extra_positions(ids.shape[0]) if self.extra_positions is not None else None
-        if extra is not None:
+        if extra is None:
+            h = vectors + self.position.weight[:vectors.shape[1]]  # (B, T, d) + (T, d)
+        elif getattr(self.extra_positions, "shifts_tokens", True):
             vectors, segments = self._prepend(extra, vectors, segments, xp)  # (B, P + T, d), (B, P + T)
-        h = vectors + self.position.weight[:vectors.shape[1]]  # (B, L, d) + (L, d)
+            h = vectors + self.position.weight[:vectors.shape[1]]  # extra: 0..P-1, tokens: P..P+T-1
+        else:
+            tokens = vectors + self.position.weight[:vectors.shape[1]]  # tokens keep 0..T-1
+            h, segments = self._prepend(extra, tokens, segments, xp, shifted=False)  # extra: no position
         if segments is not None:
             h = h + self.segment(segments)  # (B, L, d)
         return self.dropout(self.norm(h))  # (B, L, d)
 
-    def _prepend(self, extra: Tensor, vectors: Tensor, segments, xp):
-        """The extra positions before the tokens; they take segment 0. Checks the position table."""
+    def _prepend(self, extra: Tensor, vectors: Tensor, segments, xp, shifted: bool = True):
+        """The extra positions before the tokens; they take segment 0. Checks that the position
+        table holds the ``shifted`` tokens."""
         batch, length, d = vectors.shape
         if extra.ndim != 3 or extra.shape[0] != batch or extra.shape[2] != d:
             raise ValueError(f"BertEmbeddings.extra_positions: expected vectors of shape ({batch}, P, {d}), "
                              f"got {extra.shape}")
-        if extra.shape[1] + length > self.config.max_position:
+        if shifted and extra.shape[1] + length > self.config.max_position:
             raise ValueError(f"input_ids: sequences of length {length} with {extra.shape[1]} extra positions "
                              f"before them ({extra.shape[1] + length} in all) are longer than the position "
                              f"table (max_position = {self.config.max_position})")

@@ -61,6 +61,24 @@ def test_prompt_keeps_the_heads_positions_and_checks_the_position_table(kit):
     kit.assert_same(before, kit.snapshot(fresh))
 
 
+def test_a_prompt_that_keeps_positions_leaves_every_token_vector_as_the_base_made_it(kit):
+    """positions="keep": embeddings = [LN(prompt + E_segment[0]); the base model's token vectors], any P."""
+    ids = np.arange(1, 11).reshape(1, 10) % kit.CONFIG.vocab_size
+    base = kit.classifier()
+    base.eval()
+    before = base.bert.embeddings(ids).numpy()  # (1, 10, D)
+    model = get_peft_model(base, PromptTuningConfig(num_virtual_tokens=12, positions="keep"), name="task")
+    model.eval()
+    embeddings = model.bert.embeddings
+    after = embeddings(ids).numpy()  # (1, 12 + 10, D): 12 + 10 > max_position = 16 is allowed
+    assert after.shape == (1, 22, D) and np.array_equal(after[:, 12:], before)
+    prompt = embeddings.extra_positions.prompts["task"].vectors
+    expected = embeddings.norm(prompt + embeddings.segment.weight[0]).numpy()  # no position vector
+    np.testing.assert_allclose(after[0, :12], expected, rtol=1e-6, atol=1e-6)
+    assert model(ids)["logits"].shape == (1, 2)
+    assert "the tokens keep their positions" in repr(model.bert.embeddings)
+
+
 def test_prompt_starts_from_rows_of_the_token_table(kit):
     model = get_peft_model(kit.classifier(), PromptTuningConfig(num_virtual_tokens=4), name="task")
     prompt = model.bert.embeddings.extra_positions.prompts["task"].vectors.data
@@ -106,6 +124,7 @@ def test_a_parallel_adapter_adds_beside_the_sublayer(randn):
     (lambda: LoraConfig(dropout=1.0), "dropout must be in [0, 1)"),
     (lambda: PromptTuningConfig(num_virtual_tokens=0), "num_virtual_tokens must be a positive integer"),
     (lambda: PromptTuningConfig(init="zeros"), "init must be one of ('vocab', 'random')"),
+    (lambda: PromptTuningConfig(positions="absolute"), "positions must be one of ('shift', 'keep')"),
     (lambda: PrefixTuningConfig(reparameterize="yes"), "reparameterize must be True or False"),
     (lambda: IA3Config(feedforward_modules=("query",)), "feedforward_modules ['query'] are not in target_modules"),
     (lambda: AdapterConfig(placement="after"), "placement must be one of ('houlsby', 'pfeiffer', 'parallel')"),

@@ -29,6 +29,7 @@ CONFIGS = {
     "ia3": IA3Config(),
     "bitfit": BitFitConfig(),
     "prompt": PromptTuningConfig(num_virtual_tokens=4),
+    "prompt_keep": PromptTuningConfig(num_virtual_tokens=4, positions="keep"),
     "prefix": PrefixTuningConfig(num_virtual_tokens=3),
     "prefix_mlp": PrefixTuningConfig(num_virtual_tokens=3, reparameterize=True, hidden=8),
     "houlsby": AdapterConfig(bottleneck=4),
@@ -38,7 +39,7 @@ CONFIGS = {
     "head": HeadConfig(),
     "top_layers": TopLayersConfig(k=1),
 }
-CHANGE_OUTPUTS_AT_START = {"prompt", "prefix", "prefix_mlp"}  # new positions to attend to
+CHANGE_OUTPUTS_AT_START = {"prompt", "prompt_keep", "prefix", "prefix_mlp"}  # new positions to attend to
 METHODS = sorted(CONFIGS)
 
 
@@ -89,7 +90,8 @@ def test_gradcheck_through_the_model_for_every_trainable_weight(method):
     mp.manual_seed(0)
     model = BertForSequenceClassification(config, num_labels=2, pooling="mean")
     small = {"lora": LoraConfig(r=2, alpha=4), "lora_all_linears": LoraConfig(r=1, target_modules=("dense",)),
-             "prompt": PromptTuningConfig(num_virtual_tokens=2), "prefix_mlp": PrefixTuningConfig(
+             "prompt": PromptTuningConfig(num_virtual_tokens=2),
+             "prompt_keep": PromptTuningConfig(num_virtual_tokens=2, positions="keep"), "prefix_mlp": PrefixTuningConfig(
                  num_virtual_tokens=2, reparameterize=True, hidden=3)}
     get_peft_model(model, small.get(method, CONFIGS[method]), name="task")
     for param in model.parameters():

@@ -26,11 +26,13 @@ class PromptTuningMethod(PeftMethod):
         sites = []
         for path, encoder in encoders:
             P, limit = config.num_virtual_tokens, encoder.config.max_position
-            if P >= limit:
+            if config.positions == "shift" and P >= limit:
                 raise ValueError(f"PromptTuningConfig: num_virtual_tokens = {P} leaves no room for the input in the "
-                                 f"position table (max_position = {limit}); choose P + the longest input <= {limit}")
+                                 f"position table (max_position = {limit}); choose P + the longest input <= {limit}, "
+                                 f"or positions='keep'")
             embeddings = encoder.embeddings
-            prompt = Prompt(P, encoder.config.hidden_size, self._start(encoder, config))
+            prompt = Prompt(P, encoder.config.hidden_size, self._start(encoder, config),
+                            shifts_tokens=config.positions == "shift")
             sites.append(Site(join(path, "embeddings.extra_positions"), embeddings, "extra_positions",
                               embeddings.extra_positions, -1, prompt))
         return sites
