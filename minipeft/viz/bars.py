@@ -42,11 +42,14 @@ def _label_ticks(ax, labels) -> None:
     ax.set_xticklabels([str(s) for s in labels], rotation=30 if long else 0, ha="right" if long else "center")
 
 
-def _annotate(ax, bars, values, fmt: str) -> None:
-    for bar, value in zip(bars, values):
+def _annotate(ax, bars, values, fmt: str, above=None) -> None:
+    """Write each value above its bar (or above ``above``, one height per bar, where given)."""
+    for k, (bar, value) in enumerate(zip(bars, values)):
         if not math.isfinite(value):
             continue
         top = bar.get_y() + bar.get_height() if value > 0 else bar.get_y()
+        if above is not None:
+            top = max(top, above[k])
         ax.annotate(fmt.format(value), (bar.get_x() + bar.get_width() / 2, top), xytext=(0, 2),
                     textcoords="offset points", ha="center", va="bottom", fontsize=TEXT_SIZE)
 
@@ -80,11 +83,17 @@ def bar_chart(labels, values, ylabel: str, title: str, log="auto", xlabel: str |
 
 
 def grouped_bars(labels, series: dict, ylabel: str, title: str, log=False, xlabel: str | None = None,
-                 annotate: bool = False, fmt: str = "{:.3g}", figsize=None):
-    """For each label, one bar per series side by side. ``series`` maps a name to one value per label."""
+                 annotate: bool = False, fmt: str = "{:.3g}", figsize=None, spread: dict | None = None):
+    """For each label, one bar per series side by side. ``series`` maps a name to one value per label;
+    ``spread`` (optional) maps a series' name to (lows, highs), drawn as a bar from low to high on
+    each of its bars (for example the worst and best of several seeds)."""
     if not series:
         raise ValueError("grouped_bars: series is empty; pass {name: values}")
     columns = {name: _check(labels, v, f"grouped_bars series {name!r}") for name, v in series.items()}
+    spread = spread or {}
+    if set(spread) - set(columns):
+        raise ValueError(f"grouped_bars: spread names {sorted(set(spread) - set(columns))}, "
+                         f"which are not series ({list(columns)})")
     fig, ax = new_figure(*(figsize or (_width(len(labels) * len(columns)), 4.0)))
     everything = np.concatenate(list(columns.values()))
     log = _use_log(log, everything)
@@ -94,8 +103,13 @@ def grouped_bars(labels, series: dict, ylabel: str, title: str, log=False, xlabe
         shown = np.where(values > 0, values, np.nan) if log else values
         bars = ax.bar(x - 0.4 + width * (k + 0.5), shown, width, label=name,
                       color=PALETTE[k % len(PALETTE)], edgecolor="#333333", linewidth=0.6)
+        high = None
+        if name in spread:
+            low, high = (_check(labels, v, f"grouped_bars spread {name!r}") for v in spread[name])
+            ax.errorbar(x - 0.4 + width * (k + 0.5), values, yerr=[values - low, high - values], fmt="none",
+                        ecolor="#222222", elinewidth=1.0, capsize=3)
         if annotate:
-            _annotate(ax, bars, values, fmt)
+            _annotate(ax, bars, values, fmt, above=high)
     if log:
         ax.set_yscale("log")
     _label_ticks(ax, labels)

@@ -209,6 +209,16 @@ def test_grouped_and_stacked_bars():
         stacked_bars(labels, {"x": [1, -1]}, ylabel="y", title="t")
 
 
+def test_grouped_bars_draw_the_spread_from_low_to_high():
+    ax = grouped_bars(["a", "b"], {"mean": [2.0, 5.0]}, ylabel="y", title="t",
+                      spread={"mean": ([1.0, 4.5], [3.0, 6.0])}).axes[0]
+    (segments,) = ax.collections  # one set of vertical error segments
+    spans = sorted((float(s[0][1]), float(s[1][1])) for s in segments.get_segments())
+    assert spans == [(1.0, 3.0), (4.5, 6.0)]
+    with pytest.raises(ValueError, match="not series"):
+        grouped_bars(["a"], {"mean": [1.0]}, ylabel="y", title="t", spread={"other": ([0.0], [2.0])})
+
+
 def test_figures_save_as_png(tmp_path, small_graph):
     trace, _, _ = small_graph
     figures = {
