@@ -87,7 +87,6 @@ from pathlib import Path
 
 import numpy as np
 
-import minipeft as mp
 from minipeft.data import PretrainingCorpus, load_task
 from minipeft.kernels.matmul import count_gemms
 from minipeft.lesson import Lesson
@@ -95,8 +94,8 @@ from minipeft.peft import (AdapterConfig, add_adapter, disable_adapter, load_ada
                            save_adapter, set_adapter)
 from minipeft.train import evaluate, pretraining_metrics, save_checkpoint
 from minipeft.train.loop import evaluation_mode, model_device, to_device
-from minipeft.train.sweeps import (choose_trainable, describe_trainable, fit, gradient_norms, layer_of, score,
-                                   shared_task_model)
+from minipeft.train.sweeps import (choose_trainable, describe_trainable, fit, fresh_pretrained, gradient_norms,
+                                   layer_of, score, shared_task_model)
 from minipeft.train.transfer import add_checkpoint_argument, pretrained_model
 from minipeft.viz import grouped_bars
 from minipeft.viz.tradeoffs import gradient_flow
@@ -117,13 +116,8 @@ sizes = dict(n_train=64, n_dev=32, n_test=64) if quick else {}
 adapter_config = AdapterConfig(bottleneck=bottleneck)
 
 # %% 0. The pre-trained model (lesson 04) and held-out pre-training text to test it on.
-base, meta, source = pretrained_model(lesson.args.checkpoint)
-base_state = base.state_dict()                   # every run starts from a fresh copy of these weights
-
-def fresh():
-    model = mp.nn.BertForPreTraining(base.bert.config)
-    model.load_state_dict(base_state)
-    return model
+checkpoint = lesson.args.checkpoint              # None: the shipped one
+base, meta, source = pretrained_model(checkpoint)  # every run starts from a new copy: fresh_pretrained(checkpoint)
 
 corpus_seed = int((meta.get("extra") or {}).get("seed", 0) or 0)
 heldout = PretrainingCorpus(40 if quick else 300, seed=corpus_seed, split="heldout",
@@ -138,7 +132,7 @@ tasks = {name: load_task(name, seed=0, **sizes) for name in TASKS}
 
 # %% 1. Plug in: add an adapter to a sentiment classifier and print one encoder layer.
 task = tasks["sentiment"]
-pretrained = fresh()
+pretrained = fresh_pretrained(checkpoint)
 model = shared_task_model(pretrained, task, seed=lesson.seed)
 probe = next(task.batches("test", 64))
 probe_batch = to_device(probe, model_device(model))
@@ -161,7 +155,7 @@ trainable_text = print_trainable_parameters(model)
 # %% 2. Identity at init: W_up = 0, so the adapter adds exactly nothing.
 after = outputs(model, pretrained)
 identity_diff = max(float(np.abs(a - b).max()) for a, b in zip(before, after))
-houlsby_base = fresh()                            # Houlsby's init: both projections ~ N(0, 0.01)
+houlsby_base = fresh_pretrained(checkpoint)      # Houlsby's init: both projections ~ N(0, 0.01)
 houlsby = shared_task_model(houlsby_base, task, seed=lesson.seed)
 houlsby_before = outputs(houlsby, houlsby_base)
 add_adapter(houlsby, "houlsby", AdapterConfig(bottleneck=bottleneck, up_init="normal", down_init="normal",
@@ -176,7 +170,7 @@ lesson.table("identity at init: largest |output after add_adapter - output befor
 
 # %% 3. Gradient flow: one full fine-tuning step beside one adapter step, on the same batch.
 batch = next(task.batches("train", batch_size, shuffle=True, rng=np.random.default_rng(lesson.seed)))
-full_model = shared_task_model(fresh(), task, seed=lesson.seed)
+full_model = shared_task_model(fresh_pretrained(checkpoint), task, seed=lesson.seed)
 choose_trainable(full_model, "full")
 with count_gemms() as full_count:
     full_norms = gradient_norms(full_model, task, batch)
@@ -201,7 +195,7 @@ lesson.table("one training step: who gets a gradient, and the matrix-product wor
              gradient_rows, headers=["method", "tensors with a gradient", "tensors", "MFLOPs (fwd + bwd)"])
 
 # %% 4. Adapters vs full fine-tuning, every task; 5. forgetting, measured on the way.
-mlm_before = mlm_accuracy(fresh())
+mlm_before = mlm_accuracy(fresh_pretrained(checkpoint))
 runs = {task_name: {"adapter": [], "full": []} for task_name in TASKS}
 forgetting = {}
 files = {}
@@ -210,7 +204,7 @@ for task_name in TASKS:
     task = tasks[task_name]
     for seed in seeds[task_name]:
         for method in ("adapter", "full"):
-            pretrained = fresh()
+            pretrained = fresh_pretrained(checkpoint)
             model = shared_task_model(pretrained, task, seed=seed)
             choose_trainable(model, method, adapter=adapter_config, name=task_name)
             run = fit(model, task, steps=steps[task_name], lr=lr[method], seed=seed,
@@ -236,7 +230,7 @@ for task_name in TASKS:
 
 # %% 6. One base, two tasks: load both adapter files into one fresh model and switch.
 swap_rows = []
-shared = shared_task_model(fresh(), tasks["sentiment"], seed=lesson.seed)
+shared = shared_task_model(fresh_pretrained(checkpoint), tasks["sentiment"], seed=lesson.seed)
 for task_name in ("sentiment", "pair"):
     load_adapter(shared, files[task_name]["adapter_path"])
 for task_name in ("sentiment", "pair"):

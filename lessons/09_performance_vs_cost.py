@@ -77,7 +77,6 @@ between neighbouring points are noise, the shape of the curves is not.
 
 import numpy as np
 
-import minipeft as mp
 from minipeft.bench.step_memory import step_memory
 from minipeft.bench.steps import TrainingStep, with_adapters
 from minipeft.bench.timing import median, time_interleaved_ms
@@ -87,7 +86,7 @@ from minipeft.optim import AdamW
 from minipeft.peft import AdapterConfig, disable_adapter, parameter_summary, task_modules
 from minipeft.train import TASK_LOSSES, evaluate
 from minipeft.train.loop import evaluation_mode, model_device, to_device
-from minipeft.train.sweeps import choose_trainable, fit, score, shared_task_model
+from minipeft.train.sweeps import choose_trainable, fit, fresh_pretrained, score, shared_task_model
 from minipeft.train.transfer import add_checkpoint_argument, pretrained_model
 from minipeft.viz import line_panels, moving_average
 from minipeft.viz.style import ordered_colours
@@ -124,13 +123,8 @@ init_m = 4 if quick else 16
 batch_size, seed = 32, lesson.seed
 sizes = dict(n_train=64, n_dev=32, n_test=64) if quick else {}
 
-base, meta, source = pretrained_model(lesson.args.checkpoint)
-base_state = base.state_dict()
-
-def fresh():
-    model = mp.nn.BertForPreTraining(base.bert.config)
-    model.load_state_dict(base_state)
-    return model
+checkpoint = lesson.args.checkpoint              # None: the shipped one
+base, meta, source = pretrained_model(checkpoint)  # every run starts from a new copy: fresh_pretrained(checkpoint)
 
 task = load_task(TASK, seed=0, **sizes)
 print(f"pre-trained model: {source}")
@@ -139,7 +133,7 @@ for example in list(task.test)[:3]:
     print(f"   {' '.join(example.text_a):70s} -> {'positive' if example.label else 'negative'}")
 
 def train(method, **choice):
-    model = shared_task_model(fresh(), task, seed=seed)
+    model = shared_task_model(fresh_pretrained(checkpoint), task, seed=seed)
     choose_trainable(model, method, name="task", **choice)
     run = fit(model, task, steps=steps, lr=lr[method], seed=seed, batch_size=batch_size)
     run["model"] = model
@@ -194,7 +188,7 @@ batch = to_device(next(task.batches("train", batch_size, shuffle=True, rng=np.ra
 loss_fn = TASK_LOSSES[task.kind]
 step_models = {}
 for method in ("full", "adapter"):
-    model = shared_task_model(fresh(), task, seed=seed)
+    model = shared_task_model(fresh_pretrained(checkpoint), task, seed=seed)
     choose_trainable(model, method, adapter=AdapterConfig(bottleneck=cost_m))
     optimizer = AdamW(model.parameters(trainable_only=True), lr=1e-5)
     step_models[method] = (model, optimizer)
@@ -276,7 +270,7 @@ def encoder_output(model):
         return model.bert(probe["input_ids"], probe["segment_ids"], probe["attention_mask"]).numpy()
 
 for std in init_stds:
-    model = shared_task_model(fresh(), task, seed=seed)
+    model = shared_task_model(fresh_pretrained(checkpoint), task, seed=seed)
     plain = encoder_output(model)
     choose_trainable(model, "adapter", adapter=AdapterConfig(bottleneck=init_m, up_init="normal",
                                                              down_init="normal", init_std=std))

@@ -23,8 +23,9 @@ What was run (the default): 134 training runs of 400 steps, 3 fine-tuning seeds 
 - ``contrast`` (lesson 09: the task where methods separate), every method over its sizes:
   LoRA r = 1, 4, 16, 64; serial adapters m = 1, 4, 16, 64; Pfeiffer and parallel adapters
   m = 1, 16, 64; prompt and prefix length P = 1, 16, 32; BitFit; (IA)^3; layer norms only;
-  full fine-tuning (each range's ends and middle: as many as fit in six minutes). Prompt length 64 cannot run the usual way: the prompt takes the first
-  positions of a 64-place table and a passage needs up to 26 more (the lesson shows the error).
+  full fine-tuning (each range's ends and middle: as many as fit in six minutes). Prompt
+  length 64 cannot run the usual way: the prompt takes the first positions of a 64-place
+  table and a passage needs up to 26 more (the lesson shows the error).
 - ``sentiment`` and ``pair``: every method at one size (r, m, P = 16).
 - The runs are independent, so they share the cores: one worker process per core, each with
   one BLAS thread (``minipeft.train.processes``), two runs at a time on this machine.
@@ -182,7 +183,8 @@ for task_name in ("contrast", "pair", "sentiment"):  # the longest passages firs
             continue
         for size in (sizes if task_name == "contrast" else [representative(method)]):
             for seed in seeds:
-                save = str(Path(trained_weights.name) / f"{task_name}_{method}_{size_key(size)}.npz") if seed == 0 else None
+                file_name = f"{task_name}_{method}_{size_key(size)}.npz"
+                save = str(Path(trained_weights.name) / file_name) if seed == 0 else None
                 jobs.append({"method": method, "size": size, "task": task_name, "seed": seed, "steps": steps,
                              "lr": lr, "batch_size": batch_size, "checkpoint": checkpoint,
                              "task_sizes": task_sizes, "save": save})

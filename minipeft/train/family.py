@@ -22,12 +22,10 @@ from __future__ import annotations
 import functools
 
 from ..data import load_task
-from ..nn import BertForPreTraining
 from ..peft import (AdapterConfig, BitFitConfig, IA3Config, LayerNormConfig, LoraConfig, PrefixTuningConfig,
                     PromptTuningConfig, get_peft_model)
 from ..serialization import load_arrays, save_arrays
-from .sweeps import fit, shared_task_model
-from .transfer import pretrained_model
+from .sweeps import fit, fresh_pretrained, shared_task_model
 
 #: method: (the letter its size goes by, the config for a size). "full" trains every weight (no config).
 CONFIGS = {
@@ -56,13 +54,6 @@ def _known(method: str) -> str:
     return method
 
 
-@functools.lru_cache(maxsize=4)
-def pretrained_state(checkpoint: str | None):
-    """(config, weights) of the pre-trained checkpoint, read once per process."""
-    model = pretrained_model(checkpoint)[0]
-    return model.bert.config, model.state_dict()
-
-
 @functools.lru_cache(maxsize=8)
 def cached_task(name: str, sizes: tuple = ()):
     """``load_task(name, seed=0, **dict(sizes))``, made once per process."""
@@ -71,10 +62,7 @@ def cached_task(name: str, sizes: tuple = ()):
 
 def fresh_classifier(task, seed: int, checkpoint: str | None = None):
     """A task model on a new copy of the pre-trained weights, its head drawn from ``seed``."""
-    config, weights = pretrained_state(checkpoint)
-    pretrained = BertForPreTraining(config)
-    pretrained.load_state_dict(weights)
-    return shared_task_model(pretrained, task, seed=seed)
+    return shared_task_model(fresh_pretrained(checkpoint), task, seed=seed)
 
 
 def build_model(method: str, size, task, seed: int, checkpoint: str | None = None):

@@ -27,6 +27,8 @@ copy of the encoder's weights instead: its decoder shares the encoder's token ta
 """
 from __future__ import annotations
 
+import functools
+import os
 import statistics
 
 import numpy as np
@@ -50,8 +52,21 @@ SCORE_METRIC = {"classification": "accuracy", "qa": "f1", "seq2seq": "rougeL"}
 
 def fresh_pretrained(path=None) -> BertForPreTraining:
     """A new BertForPreTraining holding the pre-trained weights: the shipped checkpoint
-    (``load_shipped_pretrained``), or the checkpoint file at ``path``."""
-    return pretrained_model(path)[0]
+    (``load_shipped_pretrained``), or the checkpoint file at ``path``. The file is read once
+    per process (again if it changes); every call builds a new copy, so runs never share
+    weights unless they mean to."""
+    source = None if path is None else os.fspath(path)
+    config, weights = _pretrained_weights(source, os.stat(source).st_mtime_ns if source is not None else None)
+    model = BertForPreTraining(config)
+    model.load_state_dict(weights)  # copies
+    return model
+
+
+@functools.lru_cache(maxsize=4)
+def _pretrained_weights(path: str | None, modified: int | None) -> tuple:
+    """(config, weights) of a checkpoint, by path and modification time."""
+    model = pretrained_model(path)[0]
+    return model.bert.config, model.state_dict()
 
 
 def score(task, metrics: dict) -> float:

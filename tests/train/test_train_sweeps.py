@@ -4,6 +4,8 @@
 The shared encoder is what lets lesson 07 measure forgetting: the BertForPreTraining beside a
 classifier sees every change full fine-tuning makes, and none that adapter training makes.
 """
+import os
+
 import numpy as np
 import pytest
 
@@ -175,3 +177,17 @@ def test_fresh_pretrained_reads_a_checkpoint(config, tmp_path):
     again = fresh_pretrained(path)
     assert again is not model
     assert all(np.array_equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values()))
+
+
+def test_fresh_pretrained_gives_independent_copies_and_rereads_a_changed_file(config, tmp_path):
+    path = tmp_path / "bert.npz"
+    save_checkpoint(BertForPreTraining(config), path)
+    first, second = fresh_pretrained(path), fresh_pretrained(path)
+    first.bert.embeddings.token.weight.data[...] = 0.0  # training one copy leaves the next untouched
+    assert np.any(second.bert.embeddings.token.weight.data != 0.0)
+    assert np.any(fresh_pretrained(path).bert.embeddings.token.weight.data != 0.0)
+    changed = BertForPreTraining(config)
+    changed.bert.embeddings.token.weight.data[...] = 1.0
+    save_checkpoint(changed, path)
+    os.utime(path, ns=(1, 1))  # a new modification time, however fast the file was rewritten
+    assert np.all(fresh_pretrained(path).bert.embeddings.token.weight.data == 1.0)
