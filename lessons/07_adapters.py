@@ -94,8 +94,8 @@ from minipeft.peft import (AdapterConfig, add_adapter, disable_adapter, load_ada
                            save_adapter, set_adapter)
 from minipeft.train import evaluate, pretraining_metrics, save_checkpoint
 from minipeft.train.loop import evaluation_mode, model_device, to_device
-from minipeft.train.sweeps import (choose_trainable, describe_trainable, fit, fresh_pretrained, gradient_norms,
-                                   layer_of, score, shared_task_model)
+from minipeft.train.inspection import describe_trainable, gradient_norms, layer_of
+from minipeft.train.sweeps import choose_trainable, fit, fresh_pretrained, score, shared_task_model
 from minipeft.train.transfer import add_checkpoint_argument, pretrained_model
 from minipeft.viz import grouped_bars
 from minipeft.viz.tradeoffs import gradient_flow

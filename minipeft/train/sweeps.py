@@ -40,8 +40,7 @@ from ..peft import (AdapterConfig, HeadConfig, LayerNormConfig, TopLayersConfig,
 from . import transfer
 from .evaluate import evaluate
 from .finetune import finetune
-from .loop import model_device, to_device
-from .objectives import TASK_LOSSES
+from .loop import model_device
 from .transfer import pretrained_model
 
 METHODS = ("full", "adapter", "top_layers", "layer_norm", "head")
@@ -148,72 +147,5 @@ def fit(model, task, steps: int, lr: float, seed: int = 0, batch_size: int = 32,
             "history": history}
 
 
-def gradient_norms(model, task, batch: dict) -> dict:
-    """One forward and backward pass of ``task``'s loss on ``batch``: {parameter name: L2 norm of its
-    gradient}, in the model's order, with None for every frozen parameter (it gets no gradient) and
-    0.0 for a trainable one the loss does not use. The gradients are cleared afterwards; no weight
-    changes."""
-    model.zero_grad()
-    was_training = model.training
-    model.train()
-    try:
-        loss = TASK_LOSSES[task.kind](model, to_device(batch, model_device(model)))
-        loss.backward()
-        norms = {}
-        for name, param in model.named_parameters():
-            grad = param.grad
-            if not param.requires_grad:
-                norms[name] = None
-            elif grad is None:  # trainable, but the loss does not depend on it (a pooler a mean-pooled head skips)
-                norms[name] = 0.0
-            else:
-                norms[name] = float(np.sqrt((backend.to_numpy(grad).astype(np.float64) ** 2).sum()))
-    finally:
-        model.zero_grad()
-        model.train(was_training)
-    return norms
-
-
-def layer_of(name: str) -> str:
-    """Which part of the network a parameter belongs to, for grouping: "embeddings", "layer 0",
-    "layer 1", ..., "pooler", "head" (or the name's first part)."""
-    parts = name.split(".")
-    if "layers" in parts:
-        index = parts.index("layers")
-        if index + 1 < len(parts) and parts[index + 1].isdigit():
-            prefix = "decoder layer" if "decoder_layers" in parts[:index + 1] else "layer"
-            return f"{prefix} {parts[index + 1]}"
-    if "decoder_layers" in parts:
-        return f"decoder layer {parts[parts.index('decoder_layers') + 1]}"
-    for part in ("embeddings", "pooler", "head"):
-        if part in parts:
-            return part
-    return parts[0]
-
-
-def describe_trainable(module, indent: str = "  ") -> str:
-    """The module tree, one line per module that holds weights itself: its path, type, how many
-    weights it holds and whether they train, with adapters marked. For printing one layer."""
-    rows = []
-    for path, sub in module.named_modules():
-        own = [p for p in sub._parameters.values() if p is not None]
-        kind = type(sub).__name__
-        if not own and kind not in ("AdapterWrapper", "Adapter"):
-            continue
-        depth = path.count(".") + 1 if path else 0
-        count = sum(p.size for p in own)
-        trains = [p.requires_grad for p in own]
-        state = "" if not own else ("trains" if all(trains) else "frozen" if not any(trains) else "partly trains")
-        mark = {"Adapter": "  <== adapter (new, trained)",
-                "AdapterWrapper": "  <== wraps the output projection; the adapter sits after it"}.get(kind, "")
-        if kind == "LayerNorm" and any(trains):
-            mark = "  <== the adapter's own copy of this layer norm"
-        label = f"{indent * depth}{path.rsplit('.', 1)[-1] if path else kind}"
-        rows.append((label, kind, f"{count:,}" if own else "", state, mark))
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    return "\n".join(f"{r[0].ljust(widths[0])}  {r[1].ljust(widths[1])}  {r[2].rjust(widths[2])}  "
-                     f"{r[3].ljust(widths[3])}{r[4]}".rstrip() for r in rows)
-
-
 __all__ = ["METHODS", "SCORE_METRIC", "fresh_pretrained", "score", "shared_task_model", "choose_trainable", "fit",
-           "step_times_ms", "gradient_norms", "layer_of", "describe_trainable"]
+           "step_times_ms"]
