@@ -74,8 +74,8 @@ import minipeft as mp
 from minipeft.data import DEFAULT_LEXICON, load_task
 from minipeft.lesson import Lesson
 from minipeft.train import evaluate, finetune, predict
-from minipeft.train.transfer import (add_checkpoint_argument, embedding_similarity, pretrained_model,
-                                     summary_slot_errors, task_model)
+from minipeft.train.transfer import add_checkpoint_argument, pretrained_model, task_model
+from minipeft.train.transfer_effects import embedding_similarity, summary_slot_errors
 from minipeft.viz import line_panels, moving_average
 from minipeft.viz.comparison import score_bars
 

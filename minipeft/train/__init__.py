@@ -17,9 +17,10 @@ Modules, in reading order: ``metrics`` (the scores, as formulas), ``history`` (w
 records and prints), ``loop`` (one training loop for everything), ``objectives`` (the loss
 of each kind of task), ``pretraining`` (the pre-training loop, ``pretrain``), ``evaluate``,
 ``finetune``, ``checkpoint`` (files of weights), ``shipped`` (the pre-trained checkpoint that
-ships with minipeft: ``load_shipped_pretrained``), ``transfer``, ``sweeps`` (fine-tuning methods side by
-side), ``inspection`` (what training touches), ``family`` (one PEFT run as plain data) and
-``processes`` (many runs spread over the cores).
+ships with minipeft: ``load_shipped_pretrained``), ``transfer``, ``transfer_effects`` (what
+pre-training handed over), ``sweeps`` (fine-tuning methods side by side), ``inspection``
+(what training touches), ``family`` (one PEFT run as plain data) and ``processes`` (many
+runs spread over the cores).
 """
 from . import metrics
 from .checkpoint import (CheckpointError, load_checkpoint, load_pretrained, model_config, read_checkpoint,

@@ -92,7 +92,7 @@ def test_forgetting_probe_is_the_pretrained_score_before_fine_tuning(tasks, pret
 
 def test_embedding_similarity_of_word_groups(tokenizer):
     from minipeft.data import DEFAULT_LEXICON as lexicon
-    from minipeft.train.transfer import embedding_similarity
+    from minipeft.train.transfer_effects import embedding_similarity
 
     table = np.random.default_rng(0).normal(size=(tokenizer.vocab_size, 16))
     topic = {lexicon.domain_of(n).name: n for n in lexicon.nouns}  # one noun per topic
@@ -104,7 +104,7 @@ def test_embedding_similarity_of_word_groups(tokenizer):
 
 
 def test_summary_slot_errors_counts_each_slot(tasks):
-    from minipeft.train.transfer import summary_slot_errors
+    from minipeft.train.transfer_effects import summary_slot_errors
 
     task = tasks["summarization"]
     tok = task.tokenizer
