@@ -83,7 +83,8 @@ def _run_in_children(function: str, jobs: list, workers: int) -> list:
     todo = queue.Queue()
     for index, job in enumerate(jobs):
         todo.put(index)
-    results, failures = [None] * len(jobs), []
+    pending = object()  # a job's place until its answer comes (None is a valid answer)
+    results, failures = [pending] * len(jobs), []
 
     def serve(child: subprocess.Popen) -> None:
         """Feed ``child`` jobs until none are left (or one failed), collecting its answers."""
@@ -92,9 +93,12 @@ def _run_in_children(function: str, jobs: list, workers: int) -> list:
                 index = todo.get_nowait()
             except queue.Empty:
                 return
-            child.stdin.write(json.dumps({"function": function, "job": jobs[index]}) + "\n")
-            child.stdin.flush()
-            answer = child.stdout.readline()
+            try:
+                child.stdin.write(json.dumps({"function": function, "job": jobs[index]}) + "\n")
+                child.stdin.flush()
+                answer = child.stdout.readline()
+            except OSError:  # the worker is gone (a broken pipe)
+                answer = ""
             if not answer:
                 failures.append(f"job {jobs[index]!r}: the worker process died (exit {child.wait()})")
             elif "error" in json.loads(answer):
@@ -112,10 +116,13 @@ def _run_in_children(function: str, jobs: list, workers: int) -> list:
             thread.join()
     finally:
         for child in children:
-            child.stdin.close()
+            with contextlib.suppress(OSError):
+                child.stdin.close()
             child.wait()
     if failures:
         raise RuntimeError(failures[0])
+    if any(result is pending for result in results):
+        raise RuntimeError("run_jobs: some jobs got no answer (a worker thread stopped)")
     return results
 
 

@@ -35,6 +35,11 @@ def test_a_failing_job_names_itself_and_the_workers_traceback():
         run_jobs("math:sqrt", [4.0, -1.0, 9.0], workers=2)
 
 
+def test_a_worker_that_dies_is_reported_with_its_exit_status():
+    with pytest.raises(RuntimeError, match=r"job 3: the worker process died \(exit 3\)"):
+        run_jobs("os:_exit", [3, 3], workers=2)  # two jobs: one job alone would run (and exit) here
+
+
 @pytest.mark.parametrize("function, match", [("json", "module:name"), ("json:no_such", "no function"),
                                              ("no_such_module_here:f", "no_such_module_here")])
 def test_bad_function_names_fail_before_any_process_starts(function, match):
