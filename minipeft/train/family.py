@@ -1,7 +1,7 @@
 """The PEFT family as training runs: one method at one size, on one task, with one seed.
 
 A run is described by plain data, so that ``processes.run_jobs`` can hand it to another
-process (lesson 11 trains 134 of them, two at a time):
+process (lesson 11 trains every method over its sizes this way, two runs at a time):
 
     {"method": "lora", "size": 16, "task": "contrast", "seed": 0, "steps": 400, "lr": 0.01,
      "batch_size": 32, "checkpoint": None, "task_sizes": {}, "save": "/tmp/.../lora_16.npz"}

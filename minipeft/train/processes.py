@@ -1,6 +1,6 @@
 """Independent runs spread over the CPU's cores: one worker process per core, one BLAS thread each.
 
-A sweep of fine-tuning runs (lesson 11 trains 134) is many small, independent jobs. Inside
+A sweep of fine-tuning runs (lesson 11's) is many small, independent jobs. Inside
 one run a tiny model's matrix products are too small for two BLAS threads to help much
 (lesson 03 measures why), but two *runs* at once keep both cores busy. So:
 
