@@ -7,7 +7,6 @@ worker processes.
 import numpy as np
 import pytest
 
-import minipeft as mp
 from minipeft.nn import BertForPreTraining
 from minipeft.peft import list_adapters, parameter_summary
 from minipeft.train import save_checkpoint
@@ -66,9 +65,8 @@ def test_a_run_trains_scores_and_saves_weights_that_load_back(checkpoint, tmp_pa
 
 def test_runs_in_worker_processes_match_runs_here(checkpoint, tmp_path):
     jobs = [run(checkpoint, tmp_path, method, size, save=False) for method, size in (("lora", 2), ("bitfit", None))]
-    here, there = run_jobs("minipeft.train.family:train_run", jobs, workers=1), \
-        run_jobs("minipeft.train.family:train_run", jobs, workers=2)
+    here = run_jobs("minipeft.train.family:train_run", jobs, workers=1)
+    there = run_jobs("minipeft.train.family:train_run", jobs, workers=2)
     for a, b in zip(here, there):
         assert a["trainable"] == b["trainable"]
         assert abs(a["score"] - b["score"]) <= 1 / SIZES["n_test"]  # one BLAS thread may round differently
-    mp.manual_seed(0)
